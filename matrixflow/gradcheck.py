@@ -1,0 +1,232 @@
+"""Finite-difference checks of gradients: gradcheck, gradgradcheck, numerical_grad.
+
+The analytic Jacobian J[o, i] = ∂ output entry o / ∂ input entry i is built row by row with
+reverse mode (one `grad` call per output entry, seed = that entry's indicator); the numeric one
+column by column with central differences (f(x + ε eᵢ) − f(x − ε eᵢ)) / 2ε, in float64.  An entry
+passes when |analytic − numeric| ≤ atol + rtol·|numeric|, PyTorch's rule and defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .autograd import enable_grad, grad, no_grad
+from .node import Node, _leaf
+
+
+class GradcheckError(RuntimeError):
+    """A gradient disagrees with finite differences; the message and attributes say where.
+
+    Attributes: input_index, input_name, input_shape, output_index, output_shape,
+    input_entry, output_entry, analytic, numeric, abs_error, rel_error, mismatches, order.
+    """
+
+    def __init__(self, message, **details):
+        super().__init__(message)
+        self.__dict__.update(details)
+
+
+def _as_inputs(inputs) -> list[Node]:
+    if isinstance(inputs, Node):
+        return [inputs]
+    if isinstance(inputs, np.ndarray):
+        return [Node(inputs)]
+    return [x if isinstance(x, Node) else Node(x) for x in inputs]
+
+
+def _as_outputs(result, where) -> list[Node]:
+    outputs = [result] if isinstance(result, Node) else list(result)
+    for output in outputs:
+        if not isinstance(output, Node):
+            raise TypeError(f"{where}: the function must return a Node or a tuple of Nodes, "
+                            f"got {type(output).__name__}")
+    return outputs
+
+
+def _float64_copies(inputs: list[Node]) -> list[Node]:
+    """Fresh float64 leaves with the inputs' values, requires_grad and names."""
+    return [Node(np.array(x.numpy(), dtype=np.float64), requires_grad=x.requires_grad,
+                 name=x.name) for x in inputs]
+
+
+def _evaluate(fn, inputs, where) -> list[np.ndarray]:
+    with no_grad():
+        return [np.array(out.numpy(), dtype=np.float64)
+                for out in _as_outputs(fn(*inputs), where)]
+
+
+def numerical_jacobians(fn: Callable, inputs: Sequence[Node], eps: float):
+    """J[k][o][i] = ∂ output o's entries / ∂ input k's entries, by central differences.
+
+    Returns one (n_out_total × n_in_k) matrix per input (None for inputs without grad), with the
+    outputs' entries stacked in order.
+    """
+    jacobians = []
+    for x in inputs:
+        if not x.requires_grad:
+            jacobians.append(None)
+            continue
+        flat = x.data.reshape(-1)  # a view: perturbing it perturbs x
+        columns = []
+        for i in range(flat.size):
+            original = flat[i]
+            flat[i] = original + eps
+            plus = _evaluate(fn, inputs, "gradcheck")
+            flat[i] = original - eps
+            minus = _evaluate(fn, inputs, "gradcheck")
+            flat[i] = original
+            columns.append(np.concatenate([(p - m).reshape(-1) for p, m in zip(plus, minus)])
+                           / (2 * eps))
+        jacobians.append(np.stack(columns, axis=1) if columns else None)
+    return jacobians
+
+
+def analytic_jacobians(fn: Callable, inputs: Sequence[Node]):
+    """J[k] for each input, rows from reverse mode: one seed per output entry."""
+    outputs = _as_outputs(fn(*inputs), "gradcheck")
+    wrt = [x for x in inputs if x.requires_grad]
+    rows = {id(x): [] for x in wrt}
+    for output in outputs:
+        for entry in range(output.size):
+            seed = np.zeros(output.shape, dtype=output.data.dtype)
+            seed.reshape(-1)[entry] = 1.0
+            if output.requires_grad:
+                grads = grad(output, wrt, gradient=seed, materialize_grads=True)
+            else:
+                grads = [_leaf(np.zeros(x.shape)) for x in wrt]
+            for x, g in zip(wrt, grads):
+                rows[id(x)].append(np.asarray(g.numpy(), dtype=np.float64).reshape(-1))
+    return outputs, [np.stack(rows[id(x)]) if x.requires_grad else None for x in inputs]
+
+
+def numerical_grad(fn: Callable, inputs, eps: float = 1e-6, gradient=None) -> list[np.ndarray]:
+    """∂ tr(Ȳᵀ fn(inputs)) / ∂ input, for every input, by central differences in float64.
+
+    Ȳ = `gradient`, which a 1×1 output may leave out.  Returns one array per input, shaped
+    like it; inputs need not require grad.
+    """
+    nodes = _float64_copies(_as_inputs(inputs))
+    for node in nodes:
+        node.requires_grad = True
+    outputs = _evaluate(fn, nodes, "numerical_grad")
+    if len(outputs) != 1:
+        raise ValueError("numerical_grad: the function must return one Node")
+    (output,) = outputs
+    if gradient is None:
+        if output.shape != (1, 1):
+            raise ValueError(
+                f"numerical_grad: the output has shape {output.shape}, not 1×1; pass gradient= "
+                f"(the seed Ȳ) of that shape"
+            )
+        seed = np.ones((1, 1))
+    else:
+        seed = np.asarray(gradient.numpy() if isinstance(gradient, Node) else gradient,
+                          dtype=np.float64)
+        if seed.shape != output.shape:
+            raise ValueError(f"numerical_grad: gradient= has shape {seed.shape}, the output "
+                             f"{output.shape}")
+    jacobians = numerical_jacobians(fn, nodes, eps)
+    return [(seed.reshape(-1) @ J).reshape(x.shape) for x, J in zip(nodes, jacobians)]
+
+
+def gradcheck(fn: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5,
+              rtol: float = 1e-3, raise_exception: bool = True) -> bool:
+    """True when backward agrees with central differences for every input that requires grad.
+
+    `fn(*inputs)` returns a Node (any shape) or a tuple of Nodes.  Both Jacobians are computed
+    in float64 on copies of the inputs.  On a mismatch: GradcheckError naming the input, the
+    worst entry, analytic vs numeric, absolute and relative error (or False when
+    raise_exception=False).
+    """
+    return _check(fn, inputs, eps, atol, rtol, raise_exception, order="gradient")
+
+
+def _check(fn, inputs, eps, atol, rtol, raise_exception, order):
+    nodes = _float64_copies(_as_inputs(inputs))
+    if not any(x.requires_grad for x in nodes):
+        raise ValueError(f"{'gradgradcheck' if order != 'gradient' else 'gradcheck'}: no input "
+                         "requires grad; pass at least one Node with requires_grad=True")
+    outputs, analytic = analytic_jacobians(fn, nodes)
+    numeric = numerical_jacobians(fn, nodes, eps)
+    for k, (x, a, n) in enumerate(zip(nodes, analytic, numeric)):
+        if a is None:
+            continue
+        excess = np.abs(a - n) - (atol + rtol * np.abs(n))
+        bad = ~(excess <= 0)  # NaN on one side only counts as a mismatch
+        bad &= ~(np.isnan(a) & np.isnan(n))
+        if not bad.any():
+            continue
+        if not raise_exception:
+            return False
+        raise _report(outputs, k, x, a, n, excess, bad, atol, rtol, order)
+    return True
+
+
+def _report(outputs, k, x, a, n, excess, bad, atol, rtol, order):
+    ranked = np.where(np.isnan(excess), np.inf, excess)
+    row, column = np.unravel_index(np.argmax(ranked), a.shape)
+    # which output the stacked row belongs to
+    sizes = np.cumsum([o.size for o in outputs])
+    output_index = int(np.searchsorted(sizes, row, side="right"))
+    start = 0 if output_index == 0 else int(sizes[output_index - 1])
+    output = outputs[output_index]
+    out_entry = tuple(int(v) for v in np.unravel_index(row - start, output.shape))
+    in_entry = tuple(int(v) for v in np.unravel_index(column, x.shape))
+    analytic, numeric = float(a[row, column]), float(n[row, column])
+    abs_error = abs(analytic - numeric)
+    rel_error = abs_error / abs(numeric) if numeric != 0 else float("inf") if abs_error else 0.0
+    name = f" '{x.name}'" if x.name else ""
+    what = "gradient" if order == "gradient" else "second derivative"
+    output_label = f"output {output_index} " if len(outputs) > 1 else "output "
+    message = (
+        f"gradcheck: the {what} for input {k}{name} (shape {x.shape}) disagrees with finite "
+        f"differences in {int(bad.sum())} of {bad.size} Jacobian entries.\n"
+        f"  worst entry: ∂ {output_label}{list(out_entry)} / ∂ input {k}{list(in_entry)}\n"
+        f"  analytic  = {analytic:.10g}\n"
+        f"  numeric   = {numeric:.10g}\n"
+        f"  abs error = {abs_error:.3e}  (atol {atol:g})\n"
+        f"  rel error = {rel_error:.3e}  (rtol {rtol:g})"
+    )
+    return GradcheckError(
+        message, input_index=k, input_name=x.name, input_shape=x.shape,
+        output_index=output_index, output_shape=output.shape, input_entry=in_entry,
+        output_entry=out_entry, analytic=analytic, numeric=numeric, abs_error=abs_error,
+        rel_error=rel_error, mismatches=int(bad.sum()), order=order,
+    )
+
+
+def gradgradcheck(fn: Callable, inputs, grad_outputs=None, *, eps: float = 1e-6,
+                  atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True,
+                  seed: int = 0) -> bool:
+    """gradcheck of the first derivatives: second derivatives against finite differences.
+
+    Checks G(x, Ȳ) = ∂ tr(Ȳᵀ fn(x)) / ∂x, built with create_graph=True, as a function of the
+    inputs and of the seeds Ȳ (`grad_outputs`, random with `seed` when not given), as
+    torch.autograd.gradgradcheck does.
+    """
+    nodes = _float64_copies(_as_inputs(inputs))
+    with no_grad():
+        outputs = _as_outputs(fn(*nodes), "gradgradcheck")
+    if grad_outputs is None:
+        rng = np.random.default_rng(seed)
+        seeds = [Node(rng.standard_normal(o.shape), requires_grad=True) for o in outputs]
+    else:
+        given = [grad_outputs] if isinstance(grad_outputs, (Node, np.ndarray)) else grad_outputs
+        seeds = [Node(np.array(np.asarray(s), dtype=np.float64), requires_grad=True)
+                 for s in given]
+    count = len(nodes)
+
+    def first_derivatives(*args):
+        xs, ys = args[:count], args[count:]
+        with enable_grad():  # the finite differences run this under no_grad()
+            outs = _as_outputs(fn(*xs), "gradgradcheck")
+            wrt = [x for x in xs if x.requires_grad]
+            if not any(o.requires_grad for o in outs):
+                return tuple(_leaf(np.zeros(x.shape)) for x in wrt)
+            return tuple(grad(outs, wrt, gradient=list(ys), create_graph=True,
+                              materialize_grads=True))
+
+    return _check(first_derivatives, [*nodes, *seeds], eps, atol, rtol, raise_exception,
+                  order="second")

@@ -1,0 +1,384 @@
+"""Node: one matrix in an expression tree.
+
+A Node holds a 2-D floating array `data`.  A node made by an op also holds the op, its operands
+`left` and `right` (the children in the tree) and the op's constants `attrs`; a leaf has none.
+There is no parent pointer: a node never references the nodes built from it, so dropping the
+root frees the whole tree by reference counting alone.
+
+Operators follow NumPy and PyTorch (PEP 465): `@` is the matrix product, `*` the element-wise
+(Hadamard) product ⊙, `+ - /` are element-wise with broadcasting, `**` takes a scalar exponent.
+They are thin: each calls the op of the same name in `matrixflow.ops`.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .backend import device_of, is_cupy_array, to_device
+
+_KEPT_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def to_matrix(data, dtype=None):
+    """Return `data` as a 2-D floating array, or raise an error that says how to fix it.
+
+    A scalar becomes 1×1; ints and bools become float64 (or `dtype` when given, which is how an
+    op operand takes its partner's precision); float32 and float64 are kept.  NumPy arrays are
+    not copied when they already fit, as with `np.asarray`.
+    """
+    if isinstance(data, Node):
+        return data.data
+    if isinstance(data, (numbers.Number, np.number, np.bool_)):
+        if isinstance(data, (complex, np.complexfloating)):
+            raise TypeError(
+                f"matrixflow works on real matrices; got the complex scalar {data!r}: "
+                "pass its real part (x.real) and imaginary part (x.imag) as separate real values"
+            )
+        if isinstance(data, np.floating) and data.dtype in _KEPT_FLOATS and dtype is None:
+            return np.full((1, 1), data, dtype=data.dtype)
+        return np.full((1, 1), data, dtype=dtype or np.float64)
+    if is_cupy_array(data):
+        array = data
+    else:
+        if isinstance(data, str):
+            raise TypeError(
+                f"matrix data must be numbers, got the string {data!r}: "
+                "convert it first, e.g. float(text) or np.loadtxt(...)"
+            )
+        try:
+            array = np.asarray(data)
+        except ValueError as exc:  # ragged nested lists
+            raise ValueError(
+                f"matrix data must be rectangular: every row the same length ({exc}); "
+                "pad the rows or build the matrix with np.array first"
+            ) from exc
+    kind = array.dtype.kind
+    if kind == "c":
+        raise TypeError(
+            f"matrixflow works on real matrices; got complex data of dtype {array.dtype}: "
+            "pass x.real and x.imag as separate real matrices"
+        )
+    if kind not in "fiub":
+        raise TypeError(
+            f"matrix data must be numbers (int, float or bool); got dtype {array.dtype} "
+            f"from {type(data).__name__}: convert it with np.asarray(x, dtype=float)"
+            + (" — a list of Nodes is joined with mf.concat" if kind == "O" else "")
+        )
+    if array.ndim != 2:
+        if array.ndim == 0:
+            array = array.reshape(1, 1)
+        elif array.ndim == 1:
+            raise ValueError(
+                f"matrix data must be 2-D; got a 1-D array of shape {array.shape}: "
+                f"use x.reshape(-1, 1) for a {array.shape[0]}×1 column or x.reshape(1, -1) "
+                "for a row (a scalar is [[a]])"
+            )
+        else:
+            raise ValueError(
+                f"matrix data must be 2-D; got {array.ndim}-D shape {array.shape}: "
+                "matrixflow keeps every value a matrix, so reshape it, e.g. "
+                "x.reshape(x.shape[0], -1) for a batch of flattened samples"
+            )
+    if kind != "f":
+        return array.astype(dtype or np.float64)
+    if dtype is None and array.dtype not in _KEPT_FLOATS:
+        return array.astype(np.float64)  # float16 and longdouble: kept types only
+    return array
+
+
+class Node:
+    """A 2-D matrix in an expression tree, with reverse-mode gradients.
+
+    Node(data, requires_grad=False, name=None): `data` is anything `to_matrix` takes.
+    Attributes: data, requires_grad, grad (an array shaped like `data`, None until a backward
+    reaches this node), op (None for a leaf), left, right, attrs (the op's constants), name.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_retains_grad",
+        "attrs",
+        "data",
+        "grad",
+        "left",
+        "name",
+        "op",
+        "requires_grad",
+        "right",
+    )
+
+    # NumPy defers to Node for mixed expressions: ndarray @ Node calls Node.__rmatmul__ and
+    # returns a Node, instead of NumPy turning the Node into an object array.
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad=False, name=None):
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a string or None, got {type(name).__name__}")
+        self.data = to_matrix(data)
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+        self.op = None
+        self.left = None
+        self.right = None
+        self.attrs = None
+        self.name = name
+        self._retains_grad = False
+
+    # ---- properties -------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.data.shape
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.op is None
+
+    @property
+    def T(self) -> Node:
+        return _ops.transpose(self)
+
+    @property
+    def device(self) -> str:
+        return device_of(self.data)
+
+    # ---- gradients --------------------------------------------------------------------------
+    def backward(self, gradient=None) -> None:
+        """Accumulate ∂self/∂leaf into every leaf's `.grad` (see `matrixflow.autograd`)."""
+        _autograd.backward(self, gradient)
+
+    def zero_grad(self) -> None:
+        """Reset this node's `.grad` to None (the next backward starts from zero)."""
+        self.grad = None
+
+    def retain_grad(self) -> None:
+        """Keep `.grad` on this intermediate node in the next backward (leaves always keep it)."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                "retain_grad: this node does not require grad, so no gradient reaches it; "
+                "build it from a leaf with requires_grad=True"
+            )
+        if self.op is not None:
+            self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def detach(self) -> Node:
+        """A new leaf sharing this node's data, outside any graph."""
+        return _leaf(self.data)
+
+    # ---- conversion -------------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (copied from the GPU when it lives there)."""
+        return to_device(self.data, "cpu")
+
+    def item(self) -> float:
+        """The value of a 1×1 node as a Python float."""
+        if self.data.shape != (1, 1):
+            raise ValueError(
+                f"item() needs a 1×1 node; this one has shape {self.data.shape}: "
+                "index an entry first, e.g. x[i, j].item()"
+            )
+        return float(self.data[0, 0])
+
+    def to(self, device: str) -> Node:
+        """This node on `device` ('cpu', 'cuda', 'cuda:N'): itself when already there, else a
+        new leaf with the same requires_grad (the move is not recorded in the tree)."""
+        moved = to_device(self.data, device)
+        if moved is self.data:
+            return self
+        return Node(moved, requires_grad=self.requires_grad, name=self.name)
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        if dtype is not None and array.dtype != dtype:
+            return array.astype(dtype)
+        return array.copy() if copy else array
+
+    def __len__(self) -> int:
+        return self.data.shape[0]
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.numpy(), separator=", ", prefix="Node(")
+        extras = []
+        if self.op is not None:
+            extras.append(f"op={self.op.name}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        if self.dtype != np.float64:
+            extras.append(f"dtype={self.dtype}")
+        if self.name is not None:
+            extras.append(f"name={self.name!r}")
+        return f"Node({body}{''.join(', ' + e for e in extras)})"
+
+    # ---- operators (thin: each calls its op) --------------------------------------------------
+    def __add__(self, other):
+        return _ops.add(self, other)
+
+    def __radd__(self, other):
+        return _ops.add(other, self)
+
+    def __sub__(self, other):
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return _ops.sub(other, self)
+
+    def __mul__(self, other):
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops.div(other, self)
+
+    def __matmul__(self, other):
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.matmul(other, self)
+
+    def __pow__(self, exponent):
+        return _ops.pow(self, exponent)
+
+    def __rpow__(self, base):
+        return _ops.rpow(base, self)
+
+    def __neg__(self):
+        return _ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops.abs(self)
+
+    def __getitem__(self, index):
+        return _ops.getitem(self, index)
+
+    # ---- methods, one per function of one matrix ---------------------------------------------
+    def sum(self, axis=None):
+        return _ops.sum(self, axis)
+
+    def mean(self, axis=None):
+        return _ops.mean(self, axis)
+
+    def max(self, axis=None):
+        return _ops.max(self, axis)
+
+    def reshape(self, rows, cols=None):
+        return _ops.reshape(self, rows, cols)
+
+    def trace(self):
+        return _ops.trace(self)
+
+    def inv(self):
+        return _ops.inv(self)
+
+    def det(self):
+        return _ops.det(self)
+
+    def logdet(self):
+        return _ops.logdet(self)
+
+    def exp(self):
+        return _ops.exp(self)
+
+    def log(self):
+        return _ops.log(self)
+
+    def sqrt(self):
+        return _ops.sqrt(self)
+
+    def abs(self):
+        return _ops.abs(self)
+
+    def sin(self):
+        return _ops.sin(self)
+
+    def cos(self):
+        return _ops.cos(self)
+
+    def tanh(self):
+        return _ops.tanh(self)
+
+    def sigmoid(self):
+        return _ops.sigmoid(self)
+
+    def relu(self):
+        return _ops.relu(self)
+
+    def leaky_relu(self, negative_slope=0.01):
+        return _ops.leaky_relu(self, negative_slope)
+
+    def softplus(self):
+        return _ops.softplus(self)
+
+    def softmax(self, axis=1):
+        return _ops.softmax(self, axis)
+
+    def log_softmax(self, axis=1):
+        return _ops.log_softmax(self, axis)
+
+
+def _leaf(data, requires_grad=False) -> Node:
+    """A leaf around an array already known to be a valid matrix (no checks: internal use)."""
+    node = Node.__new__(Node)
+    node.data = data
+    node.requires_grad = requires_grad
+    node.grad = None
+    node.op = None
+    node.left = None
+    node.right = None
+    node.attrs = None
+    node.name = None
+    node._retains_grad = False
+    return node
+
+
+def _result(data, op, left, right, attrs, requires_grad) -> Node:
+    """A node made by `op` (no checks: the op validated its operands)."""
+    node = Node.__new__(Node)
+    node.data = data
+    node.requires_grad = requires_grad
+    node.grad = None
+    node.op = op
+    node.left = left
+    node.right = right
+    node.attrs = attrs
+    node.name = None
+    node._retains_grad = False
+    return node
+
+
+def as_operand(value, like: Node | None = None) -> Node:
+    """`value` as a Node operand; a constant that is not a float array takes `like`'s dtype,
+    so `x32 * 2` and `x32 * mask` stay float32, as in NumPy."""
+    if isinstance(value, Node):
+        return value
+    dtype = None
+    if like is not None and not (
+        getattr(value, "dtype", None) is not None and value.dtype.kind == "f"
+    ):
+        dtype = like.data.dtype
+    return _leaf(to_matrix(value, dtype))
+
+
+# Imported last: the ops and the walk need the Node class defined above.
+from . import autograd as _autograd  # noqa: E402
+from . import ops as _ops  # noqa: E402

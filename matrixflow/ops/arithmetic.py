@@ -1,0 +1,174 @@
+"""Element-wise arithmetic with NumPy broadcasting: add, sub, neg, mul (Hadamard ⊙), div, pow.
+
+Broadcasting between (m,n), (1,n), (m,1) and (1,1) is multiplication by a column of ones: a 1×n
+row a enters as 1·a, so tr(Ȳᵀ 1·da) = tr((1ᵀȲ)ᵀ da) and ā = 1ᵀȲ, the column sums of Ȳ.  Every
+rule here therefore ends in `sum_to(·, shape)`, which sums over exactly the broadcast axes.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..node import Node
+from .base import Rule, apply1, apply2, broadcast_error, defop
+from .elementwise import exp
+from .reduce import sum_to
+
+ADD = defop(
+    "add",
+    family="arithmetic",
+    summary="Y = A + B (broadcasting)",
+    forward=np.add,
+    differential="dY = dA + dB",
+    rules=(
+        Rule("A", "tr(Ȳᵀ dA)", "Ā = Ȳ (summed over broadcast axes)",
+             lambda G, Y, A, B: sum_to(G, A.shape)),
+        Rule("B", "tr(Ȳᵀ dB)", "B̄ = Ȳ (summed over broadcast axes)",
+             lambda G, Y, A, B: sum_to(G, B.shape)),
+    ),
+    shape_error=broadcast_error("add"),
+)
+
+SUB = defop(
+    "sub",
+    family="arithmetic",
+    summary="Y = A − B (broadcasting)",
+    forward=np.subtract,
+    differential="dY = dA − dB",
+    rules=(
+        Rule("A", "tr(Ȳᵀ dA)", "Ā = Ȳ (summed over broadcast axes)",
+             lambda G, Y, A, B: sum_to(G, A.shape)),
+        Rule("B", "tr(Ȳᵀ (−dB)) = tr((−Ȳ)ᵀ dB)", "B̄ = −Ȳ (summed over broadcast axes)",
+             lambda G, Y, A, B: -sum_to(G, B.shape)),
+    ),
+    shape_error=broadcast_error("sub"),
+)
+
+NEG = defop(
+    "neg",
+    family="arithmetic",
+    summary="Y = −A",
+    forward=np.negative,
+    differential="dY = −dA",
+    rules=(Rule("A", "tr(Ȳᵀ (−dA)) = tr((−Ȳ)ᵀ dA)", "Ā = −Ȳ", lambda G, Y, A: -G),),
+)
+
+MUL = defop(
+    "mul",
+    family="arithmetic",
+    summary="Y = A ⊙ B, the element-wise (Hadamard) product (broadcasting)",
+    forward=np.multiply,
+    differential="dY = dA ⊙ B + A ⊙ dB",
+    rules=(
+        Rule("A", "tr(Ȳᵀ (dA ⊙ B)) = tr((Ȳ ⊙ B)ᵀ dA)", "Ā = Ȳ ⊙ B (summed over broadcast axes)",
+             lambda G, Y, A, B: sum_to(G * B, A.shape)),
+        Rule("B", "tr(Ȳᵀ (A ⊙ dB)) = tr((Ȳ ⊙ A)ᵀ dB)", "B̄ = Ȳ ⊙ A (summed over broadcast axes)",
+             lambda G, Y, A, B: sum_to(G * A, B.shape)),
+    ),
+    shape_error=broadcast_error("mul"),
+)
+
+DIV = defop(
+    "div",
+    family="arithmetic",
+    summary="Y = A / B, element-wise (broadcasting)",
+    forward=np.divide,
+    differential="dY = dA / B − (A / B²) ⊙ dB = dA / B − (Y / B) ⊙ dB",
+    rules=(
+        Rule("A", "tr(Ȳᵀ (dA / B)) = tr((Ȳ / B)ᵀ dA)", "Ā = Ȳ / B (summed over broadcast axes)",
+             lambda G, Y, A, B: sum_to(G / B, A.shape)),
+        Rule("B", "tr(Ȳᵀ (−(Y/B) ⊙ dB)) = tr((−Ȳ ⊙ Y / B)ᵀ dB)",
+             "B̄ = −Ȳ ⊙ Y / B (summed over broadcast axes)",
+             lambda G, Y, A, B: -sum_to(G * Y / B, B.shape)),
+    ),
+    shape_error=broadcast_error("div"),
+)
+
+POW = defop(
+    "pow",
+    family="arithmetic",
+    summary="Y = A ** p, element-wise, for a constant scalar exponent p",
+    forward=lambda A, exponent: A**exponent,
+    differential="dY = p·A^(p−1) ⊙ dA",
+    rules=(
+        Rule("A", "tr(Ȳᵀ (p·A^(p−1) ⊙ dA)) = tr((Ȳ ⊙ p·A^(p−1))ᵀ dA)", "Ā = Ȳ ⊙ p·A^(p−1)",
+             lambda G, Y, A, exponent: _power_rule(G, A, exponent)),
+    ),
+    notes="The exponent is a constant stored on the node, not an operand.",
+)
+
+
+def _power_rule(G, A, exponent):
+    if exponent == 0:  # A⁰ is constant; A^(−1) would put 0·∞ = NaN at A = 0
+        return G * 0.0
+    return G * (exponent * A ** (exponent - 1))
+
+
+def add(a, b):
+    """Y = a + b, element-wise with broadcasting."""
+    return apply2(ADD, a, b)
+
+
+def sub(a, b):
+    """Y = a − b, element-wise with broadcasting."""
+    return apply2(SUB, a, b)
+
+
+def neg(x):
+    """Y = −x."""
+    return apply1(NEG, x)
+
+
+def mul(a, b):
+    """Y = a ⊙ b, the element-wise (Hadamard) product with broadcasting (`*`; `@` is matmul)."""
+    return apply2(MUL, a, b)
+
+
+def div(a, b):
+    """Y = a / b, element-wise with broadcasting."""
+    return apply2(DIV, a, b)
+
+
+def _constant_scalar(value, what: str) -> float:
+    """`value` (the exponent or base of pow) as a float, or an error saying why it is not one."""
+    if isinstance(value, Node):
+        if value.shape != (1, 1):
+            raise ValueError(
+                f"pow: the {what} must be a scalar (a number or a 1×1 node); got a node of "
+                f"shape {value.shape}. For an element-wise power use mf.exp(b * mf.log(a))"
+            )
+        if value.requires_grad:
+            raise ValueError(
+                f"pow: the {what} is a constant and is not differentiated, but this 1×1 node "
+                "requires grad; to differentiate with respect to it write mf.exp(b * mf.log(a)),"
+                " or pass b.item() for a constant"
+            )
+        return value.item()
+    if isinstance(value, (numbers.Real, np.integer, np.floating, np.bool_)):
+        return float(value)
+    array = None if isinstance(value, str) else np.asarray(value)
+    if array is not None and array.dtype.kind in "fiub" and array.size == 1:
+        return float(array.reshape(()))
+    shape = f" of shape {array.shape}" if array is not None and array.ndim else ""
+    raise ValueError(
+        f"pow: the {what} must be a scalar number, got {type(value).__name__}{shape}; "
+        "for an element-wise power use mf.exp(b * mf.log(a))"
+    )
+
+
+def pow(x, exponent):
+    """Y = x ** p element-wise, p a constant scalar (a number or a 1×1 node without grad)."""
+    return apply1(POW, x, {"exponent": _constant_scalar(exponent, "exponent")})
+
+
+def rpow(base, x):
+    """Y = base ** x for a positive scalar base: exp(x·ln base), differentiable in x."""
+    b = _constant_scalar(base, "base")
+    if not b > 0:
+        raise ValueError(
+            f"pow: a scalar base raised to a node must be positive (computed as "
+            f"exp(x·ln b)); got {b}"
+        )
+    return exp(x * float(np.log(b)))

@@ -1,0 +1,185 @@
+"""What an op is, and how one runs: on arrays, or building a node of the tree.
+
+Notation (the README's): Y = f(A, B), L a scalar, Ȳ = ∂L/∂Y.  Every rule starts from
+dL = tr(Ȳᵀ dY), substitutes the op's differential dY, and moves each term into the form
+tr(Āᵀ dA) with the trace identities (linearity, tr(Mᵀ) = tr(M), tr(MN) = tr(NM),
+tr(Mᵀ(N⊙P)) = tr((M⊙N)ᵀP)); what stands beside dA is Ā.
+
+A rule is written with the operations NumPy arrays and Nodes share (`@ * + - / .T` and
+matrixflow's own functions, which return arrays for arrays and Nodes for Nodes).  So the same
+line computes a gradient as arrays in a plain backward and builds a differentiable graph under
+`create_graph=True`: no op has two copies of its derivative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..autograd import _grad_enabled
+from ..node import Node, _leaf, _result, as_operand
+
+
+class Rule:
+    """How one operand's gradient is read off: the trace step, the result, and its code.
+
+    `trace`: the step from tr(Ȳᵀ dY) to tr(Āᵀ dA), e.g. "tr(Ȳᵀ dA·B) = tr((Ȳ·Bᵀ)ᵀ dA)".
+    `result`: the gradient, e.g. "Ā = Ȳ·Bᵀ".
+    `fn(G, Y, A[, B], **attrs)`: computes it from G = Ȳ, the output Y and the operands.
+    """
+
+    __slots__ = ("fn", "operand", "result", "trace")
+
+    def __init__(self, operand: str, trace: str, result: str, fn: Callable):
+        self.operand = operand
+        self.trace = trace
+        self.result = result
+        self.fn = fn
+
+    def __repr__(self) -> str:
+        return f"Rule({self.operand}: {self.result})"
+
+
+class Op:
+    """One row of the op table: forward, differential, one Rule per operand."""
+
+    __slots__ = (
+        "arity",
+        "check",
+        "differential",
+        "family",
+        "forward",
+        "name",
+        "notes",
+        "rules",
+        "shape_error",
+        "summary",
+    )
+
+    def __init__(self, name, family, summary, forward, differential, rules, check, shape_error,
+                 notes):
+        self.name = name
+        self.family = family
+        self.summary = summary
+        self.forward = forward
+        self.differential = differential
+        self.rules = tuple(rules)
+        self.arity = len(self.rules)
+        self.check = check
+        self.shape_error = shape_error
+        self.notes = notes
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}: {self.summary}>"
+
+
+REGISTRY: dict[str, Op] = {}
+
+
+def defop(name, *, family, summary, forward, differential, rules, check=None, shape_error=None,
+          notes=""):
+    """Define an op once and enter it in the registry.
+
+    `forward(A[, B], **attrs)` computes Y from arrays.  `check(A[, B], **attrs)`, when given,
+    raises a ValueError that names the op and the shapes before the forward runs;
+    `shape_error(A, B)` words the error when NumPy rejects the shapes itself (broadcasting).
+    """
+    if name in REGISTRY:
+        raise ValueError(f"op {name!r} is defined twice")
+    if not 1 <= len(rules) <= 2:
+        raise ValueError(f"op {name!r}: an op takes one or two operands, got {len(rules)} rules")
+    op = Op(name, family, summary, forward, differential, rules, check, shape_error, notes)
+    REGISTRY[name] = op
+    return op
+
+
+def value(x):
+    """The array behind `x`: its data for a Node, `x` itself for an array."""
+    return x.data if isinstance(x, Node) else x
+
+
+def _is_matrix_array(x) -> bool:
+    return getattr(x, "ndim", 0) == 2 and not isinstance(x, Node)
+
+
+def apply1(op: Op, a, attrs=None):
+    """Y = op(A): an array for an array, else a Node (recorded in the tree unless no_grad)."""
+    if not isinstance(a, Node):
+        if _is_matrix_array(a):
+            return op.forward(a, **attrs) if attrs else op.forward(a)
+        a = as_operand(a)
+    data_a = a.data
+    if op.check is not None:
+        op.check(data_a, **attrs) if attrs else op.check(data_a)
+    try:
+        data = op.forward(data_a, **attrs) if attrs else op.forward(data_a)
+    except (ValueError, IndexError, np.linalg.LinAlgError) as exc:
+        raise _failure(op, exc, (data_a,)) from exc
+    if not _grad_enabled.get():
+        return _leaf(data)
+    return _result(data, op, a, None, attrs, a.requires_grad)
+
+
+def apply2(op: Op, a, b, attrs=None):
+    """Y = op(A, B): an array for two arrays, else a Node (recorded unless no_grad).
+
+    A Python scalar or array operand beside a Node becomes a constant leaf of the Node's
+    precision.
+    """
+    a_is_node = isinstance(a, Node)
+    b_is_node = isinstance(b, Node)
+    if not a_is_node:
+        if not b_is_node and _is_matrix_array(a) and _is_matrix_array(b):
+            return op.forward(a, b, **attrs) if attrs else op.forward(a, b)
+        a = as_operand(a, b if b_is_node else None)
+    if not b_is_node:
+        b = as_operand(b, a)
+    data_a, data_b = a.data, b.data
+    if op.check is not None:
+        op.check(data_a, data_b, **attrs) if attrs else op.check(data_a, data_b)
+    try:
+        data = op.forward(data_a, data_b, **attrs) if attrs else op.forward(data_a, data_b)
+    except (ValueError, IndexError, np.linalg.LinAlgError) as exc:
+        raise _failure(op, exc, (data_a, data_b)) from exc
+    if not _grad_enabled.get():
+        return _leaf(data)
+    return _result(data, op, a, b, attrs, a.requires_grad or b.requires_grad)
+
+
+def _failure(op: Op, exc: Exception, arrays) -> Exception:
+    """The error to raise when NumPy rejects an op's operands: named by op and shapes."""
+    shapes = " and ".join(str(x.shape) for x in arrays)
+    if isinstance(exc, np.linalg.LinAlgError):
+        return np.linalg.LinAlgError(f"{op.name}: {exc} (operand shapes {shapes})")
+    if op.shape_error is not None and isinstance(exc, ValueError):
+        return ValueError(op.shape_error(*arrays))
+    return type(exc)(f"{op.name}: {exc} (operand shapes {shapes})")
+
+
+def broadcast_error(symbol: str):
+    """A shape_error for element-wise binary ops: NumPy's broadcasting rule, in words."""
+
+    def describe(a, b):
+        return (
+            f"{symbol}: shapes {a.shape} and {b.shape} cannot be broadcast — each dimension "
+            "must be equal, or 1 in one operand: (m,n) goes with (m,n), (1,n), (m,1) or (1,1)"
+        )
+
+    return describe
+
+
+def check_axis(name: str, axis):
+    """Normalise a reduction axis to None, 0 or 1 (matrices have two), or raise."""
+    if axis is None:
+        return None
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{name}: axis must be None, 0 or 1, got {axis!r}")
+    if axis in (0, -2):
+        return 0
+    if axis in (1, -1):
+        return 1
+    raise ValueError(
+        f"{name}: axis must be None (all entries), 0 (down the rows) or 1 (across the "
+        f"columns) for a matrix; got {axis}"
+    )

@@ -1,0 +1,174 @@
+"""Matrix ops: matmul, transpose, trace, inv, det, logdet, solve.
+
+These are the rows of a matrix-calculus table.  Each differential comes from the product rule
+and, for the inverse, from differentiating A·A⁻¹ = I: d(A⁻¹) = −A⁻¹·dA·A⁻¹.  Determinants use
+Jacobi's formula d det A = det A · tr(A⁻¹ dA).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import array_module
+from .base import Rule, apply1, apply2, defop, value
+
+
+def _check_matmul(A, B):
+    if A.shape[1] != B.shape[0]:
+        raise ValueError(
+            f"matmul: {A.shape} @ {B.shape}: inner dimensions {A.shape[1]} and {B.shape[0]} "
+            "differ (for the element-wise product use *)"
+        )
+
+
+MATMUL = defop(
+    "matmul",
+    family="matrix",
+    summary="Y = A·B, the matrix product (@)",
+    forward=np.matmul,
+    differential="dY = dA·B + A·dB",
+    rules=(
+        Rule("A", "tr(Ȳᵀ dA·B) = tr(B·Ȳᵀ dA) = tr((Ȳ·Bᵀ)ᵀ dA)", "Ā = Ȳ·Bᵀ",
+             lambda G, Y, A, B: G @ B.T),
+        Rule("B", "tr(Ȳᵀ A·dB) = tr((Aᵀ·Ȳ)ᵀ dB)", "B̄ = Aᵀ·Ȳ", lambda G, Y, A, B: A.T @ G),
+    ),
+    check=_check_matmul,
+)
+
+TRANSPOSE = defop(
+    "transpose",
+    family="matrix",
+    summary="Y = Aᵀ",
+    forward=np.transpose,
+    differential="dY = dAᵀ",
+    rules=(Rule("A", "tr(Ȳᵀ dAᵀ) = tr(dA·Ȳ) = tr(Ȳ·dA) = tr((Ȳᵀ)ᵀ dA)", "Ā = Ȳᵀ",
+                lambda G, Y, A: G.T),),
+)
+
+
+def _identity_like(A):
+    """I with A's shape and precision (A an array or a Node)."""
+    data = value(A)
+    return array_module(data).eye(*data.shape, dtype=data.dtype)
+
+
+TRACE = defop(
+    "trace",
+    family="matrix",
+    summary="Y = tr(A), the sum of the diagonal (1×1)",
+    forward=lambda A: A.trace().reshape(1, 1),
+    differential="dY = tr(dA) = tr(Iᵀ dA)",
+    rules=(Rule("A", "Ȳ·tr(I dA) = tr((Ȳ·I)ᵀ dA)", "Ā = Ȳ·I",
+                lambda G, Y, A: G * _identity_like(A)),),
+    notes="A need not be square (the sum of A[i, i]), as in NumPy and PyTorch.",
+)
+
+
+def _check_square(name):
+    def check(A):
+        if A.shape[0] != A.shape[1]:
+            raise ValueError(f"{name}: needs a square matrix, got shape {A.shape}")
+
+    return check
+
+
+INV = defop(
+    "inv",
+    family="matrix",
+    summary="Y = A⁻¹",
+    forward=np.linalg.inv,
+    differential="dY = −Y·dA·Y (from d(A·A⁻¹) = dA·Y + A·dY = 0)",
+    rules=(Rule("A", "tr(Ȳᵀ (−Y dA Y)) = tr(−Y Ȳᵀ Y dA) = tr((−Yᵀ Ȳ Yᵀ)ᵀ dA)",
+                "Ā = −Yᵀ·Ȳ·Yᵀ = −A⁻ᵀ·Ȳ·A⁻ᵀ", lambda G, Y, A: -(Y.T @ G @ Y.T)),),
+    check=_check_square("inv"),
+)
+
+DET = defop(
+    "det",
+    family="matrix",
+    summary="Y = det A (1×1)",
+    forward=lambda A: np.linalg.det(A).reshape(1, 1),
+    differential="dY = det A · tr(A⁻¹ dA) (Jacobi's formula)",
+    rules=(Rule("A", "Ȳ·Y·tr(A⁻¹ dA) = tr((Ȳ·Y·A⁻ᵀ)ᵀ dA)", "Ā = Ȳ·Y·A⁻ᵀ",
+                lambda G, Y, A: (G * Y) * inv(A).T),),
+    check=_check_square("det"),
+    notes="The rule needs A⁻¹: at a singular A the backward raises LinAlgError.",
+)
+
+
+def _logdet(A):
+    sign, logabs = np.linalg.slogdet(A)
+    # log det A as torch.logdet: NaN when det A < 0, −inf when det A = 0.
+    result = logabs if sign > 0 else (-np.inf if sign == 0 else np.nan)
+    return array_module(A).full((1, 1), result, dtype=A.dtype)
+
+
+LOGDET = defop(
+    "logdet",
+    family="matrix",
+    summary="Y = ln det A (1×1; NaN when det A < 0, as torch.logdet)",
+    forward=_logdet,
+    differential="dY = tr(A⁻¹ dA)",
+    rules=(Rule("A", "Ȳ·tr(A⁻¹ dA) = tr((Ȳ·A⁻ᵀ)ᵀ dA)", "Ā = Ȳ·A⁻ᵀ",
+                lambda G, Y, A: G * inv(A).T),),
+    check=_check_square("logdet"),
+)
+
+
+def _check_solve(A, B):
+    if A.shape[0] != A.shape[1] or B.shape[0] != A.shape[0]:
+        raise ValueError(
+            f"solve: A {A.shape}, B {B.shape}: A·X = B needs A square (n×n) and B with n rows"
+        )
+
+
+SOLVE = defop(
+    "solve",
+    family="matrix",
+    summary="Y = A⁻¹·B, the solution X of A·X = B (without forming A⁻¹)",
+    forward=np.linalg.solve,
+    differential="dY = A⁻¹·(dB − dA·Y)",
+    rules=(
+        Rule("A", "tr(Ȳᵀ A⁻¹(−dA·Y)) = tr(−Y Ȳᵀ A⁻¹ dA) = tr((−A⁻ᵀȲ·Yᵀ)ᵀ dA)",
+             "Ā = −B̄·Yᵀ, B̄ = A⁻ᵀ·Ȳ = solve(Aᵀ, Ȳ)",
+             lambda G, Y, A, B: -(solve(A.T, G) @ Y.T)),
+        Rule("B", "tr(Ȳᵀ A⁻¹ dB) = tr((A⁻ᵀ Ȳ)ᵀ dB)", "B̄ = A⁻ᵀ·Ȳ = solve(Aᵀ, Ȳ)",
+             lambda G, Y, A, B: solve(A.T, G)),
+    ),
+    check=_check_solve,
+)
+
+
+def matmul(a, b):
+    """Y = a·b, the matrix product (the `@` operator)."""
+    return apply2(MATMUL, a, b)
+
+
+def transpose(x):
+    """Y = xᵀ (also `x.T`)."""
+    return apply1(TRANSPOSE, x)
+
+
+def trace(x):
+    """Y = tr(x) as a 1×1 matrix."""
+    return apply1(TRACE, x)
+
+
+def inv(x):
+    """Y = x⁻¹ for a square, non-singular x (LinAlgError names the op otherwise)."""
+    return apply1(INV, x)
+
+
+def det(x):
+    """Y = det x as a 1×1 matrix."""
+    return apply1(DET, x)
+
+
+def logdet(x):
+    """Y = ln det x as a 1×1 matrix (NaN when det x < 0, −inf when it is 0, as torch.logdet)."""
+    return apply1(LOGDET, x)
+
+
+def solve(a, b):
+    """Y = a⁻¹·b, the X with a·X = b, computed without forming a⁻¹."""
+    return apply2(SOLVE, a, b)
