@@ -56,7 +56,7 @@ def verify(names=None, seed=0, no_torch=False, out=sys.stdout) -> int:
           "second order, float64)", file=out)
     print(f"and against PyTorch (float64, atol {opcheck.TORCH_ATOL:g}, rtol "
           f"{opcheck.TORCH_RTOL:g}): {torch_status}", file=out)
-    print("max rel error counts entries whose reference exceeds atol.\n", file=out)
+    print("Relative errors count only the entries whose reference exceeds atol.\n", file=out)
     header = (f"{'op':<34} {'shapes tried':<44} {'FD abs':>8} {'FD rel':>8} {'2nd ord':>7} "
               f"{'torch abs':>9} {'torch rel':>9}  result")
     print(header, file=out)

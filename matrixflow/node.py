@@ -47,6 +47,12 @@ def to_matrix(data, dtype=None):
                 f"matrix data must be numbers, got the string {data!r}: "
                 "convert it first, e.g. float(text) or np.loadtxt(...)"
             )
+        if isinstance(data, (list, tuple)) and _holds_a_node(data):
+            raise TypeError(
+                "matrix data must be numbers, got a list holding Nodes: a Node is not copied "
+                "into a new matrix (that would cut it from its tree); join Nodes with "
+                "mf.concat([...], axis) instead"
+            )
         try:
             array = np.asarray(data)
         except ValueError as exc:  # ragged nested lists
@@ -64,7 +70,6 @@ def to_matrix(data, dtype=None):
         raise TypeError(
             f"matrix data must be numbers (int, float or bool); got dtype {array.dtype} "
             f"from {type(data).__name__}: convert it with np.asarray(x, dtype=float)"
-            + (" — a list of Nodes is joined with mf.concat" if kind == "O" else "")
         )
     if array.ndim != 2:
         if array.ndim == 0:
@@ -86,6 +91,13 @@ def to_matrix(data, dtype=None):
     if dtype is None and array.dtype not in _KEPT_FLOATS:
         return array.astype(np.float64)  # float16 and longdouble: kept types only
     return array
+
+
+def _holds_a_node(rows) -> bool:
+    """Whether a nested list has a Node in its first two levels (where a matrix keeps them)."""
+    return any(isinstance(row, Node) or (isinstance(row, (list, tuple))
+                                         and any(isinstance(v, Node) for v in row))
+               for row in rows)
 
 
 class Node:

@@ -46,7 +46,7 @@ def _leaky_slope(A, negative_slope):
 
 EXP = _elementwise("exp", "Y = e^A", np.exp, "Y", lambda G, Y, A: G * Y)
 LOG = _elementwise("log", "Y = ln A", np.log, "(1/A)", lambda G, Y, A: G / A)
-SQRT = _elementwise("sqrt", "Y = √A", np.sqrt, "1/(2Y)", lambda G, Y, A: G / (2.0 * Y))
+SQRT = _elementwise("sqrt", "Y = √A", np.sqrt, "(1/(2Y))", lambda G, Y, A: G / (2.0 * Y))
 ABS = _elementwise(
     "abs", "Y = |A|", np.abs, "sign(A)", lambda G, Y, A: G * np.sign(value(A)),
     notes="sign(0) = 0, as in PyTorch.",

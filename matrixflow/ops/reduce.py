@@ -58,8 +58,8 @@ MAX = defop(
     family="reduce",
     summary="Y = largest entry of A over an axis (None, 0, 1); stays 2-D",
     forward=lambda A, axis=None: A.max(axis=axis, keepdims=True),
-    differential="dY = Mᵀ·dA summed over the axis, M = the indicator of the maximum "
-    "(shared equally among ties)",
+    differential="dY = sum(M ⊙ dA) along the axis, M = 1/(ties) where A equals its maximum, "
+    "0 elsewhere",
     rules=(
         Rule(
             "A",
