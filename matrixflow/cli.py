@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 
@@ -111,10 +112,14 @@ def main(argv=None) -> int:
     check.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     commands.add_parser("ops", help="print the op table as Markdown")
     args = parser.parse_args(argv)
-    if args.command == "verify":
-        return verify(args.op, args.seed, args.no_torch)
-    print(op_table_markdown())
-    return 0
+    try:
+        if args.command == "verify":
+            return verify(args.op, args.seed, args.no_torch)
+        print(op_table_markdown())
+        return 0
+    except BrokenPipeError:  # `matrixflow verify | head`: the reader left; stop quietly
+        sys.stdout = open(os.devnull, "w")
+        return 1
 
 
 if __name__ == "__main__":
