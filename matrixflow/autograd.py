@@ -10,7 +10,7 @@ Shared sub-expressions therefore cost O(nodes), never O(paths), and a chain of a
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import functools
 from contextvars import ContextVar
 
 import numpy as np
@@ -25,24 +25,68 @@ def is_grad_enabled() -> bool:
     return _grad_enabled.get()
 
 
-@contextmanager
-def set_grad_enabled(mode: bool):
-    """Record the tree (True) or not (False) inside the block; restored on exit, even on error."""
-    token = _grad_enabled.set(bool(mode))
-    try:
-        yield
-    finally:
-        _grad_enabled.reset(token)
+class _GradMode:
+    """Sets grad mode inside `with` and restores it after; reusable, nestable, and usable as a
+    decorator with or without parentheses (`@mf.no_grad` and `@mf.no_grad()`)."""
+
+    enabled = True
+
+    def __new__(cls, func=None):
+        if callable(func):  # bare @no_grad on a function
+            return cls()(func)
+        return super().__new__(cls)
+
+    def __init__(self, func=None):
+        self._tokens = []
+
+    def __enter__(self):
+        self._tokens.append(_grad_enabled.set(self.enabled))
+        return self
+
+    def __exit__(self, *exc_info):
+        _grad_enabled.reset(self._tokens.pop())
+        return False
+
+    def __call__(self, func):
+        mode = type(self)
+
+        @functools.wraps(func)
+        def run_in_mode(*args, **kwargs):
+            with mode():
+                return func(*args, **kwargs)
+
+        return run_in_mode
 
 
-def no_grad():
-    """`with mf.no_grad():` (or `@mf.no_grad()`) builds no graph: results are constant leaves."""
-    return set_grad_enabled(False)
+class no_grad(_GradMode):  # lower case: used like a function, as torch.no_grad
+    """`with mf.no_grad():` (or `@mf.no_grad`) builds no graph: results are constant leaves."""
+
+    enabled = False
 
 
-def enable_grad():
+class enable_grad(_GradMode):
     """Turn graph building back on inside a `no_grad()` block."""
-    return set_grad_enabled(True)
+
+    enabled = True
+
+
+class set_grad_enabled:  # as torch.set_grad_enabled
+    """Switch graph building on or off now; as a context manager, restore the old mode on exit.
+
+    `mf.set_grad_enabled(False)` takes effect at once, as in PyTorch, for the current thread or
+    async context.
+    """
+
+    def __init__(self, mode: bool):
+        self._previous = _grad_enabled.get()
+        _grad_enabled.set(bool(mode))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        _grad_enabled.set(self._previous)
+        return False
 
 
 def backward(root, gradient=None) -> None:
@@ -61,15 +105,24 @@ def backward(root, gradient=None) -> None:
     collected = _walk([root], [seed], create_graph=False, targets=None)
     handed_out = set()
     for node, total in collected:
-        if total.dtype != node.data.dtype:
-            total = total.astype(node.data.dtype)
-        elif (id(total) in handed_out or not total.flags.owndata
-              or not getattr(total.flags, "writeable", True)):
-            # add passes Ȳ on unchanged to both operands, transpose returns a view: a stored
-            # .grad must be an array of its own, or changing one would change another.
-            total = total.copy()
-        handed_out.add(id(total))
+        total = _own(total, node, handed_out)
         node.grad = total if node.grad is None else node.grad + total
+
+
+def _own(total, node, handed_out):
+    """`total` as an array of the node's dtype that no other gradient shares.
+
+    add passes Ȳ on unchanged to both operands, transpose returns a view, sum a read-only
+    broadcast: a gradient handed to the user must be an array of its own, or changing one
+    would change another.
+    """
+    if total.dtype != node.data.dtype:
+        total = total.astype(node.data.dtype)
+    elif (id(total) in handed_out or not total.flags.owndata
+          or not getattr(total.flags, "writeable", True)):
+        total = total.copy()
+    handed_out.add(id(total))
+    return total
 
 
 def grad(
@@ -101,7 +154,7 @@ def grad(
     inputs = [inputs] if isinstance(inputs, Node) else list(inputs)
     if gradient is None:
         gradients = [None] * len(outputs)
-    elif single_output:
+    elif single_output or (len(outputs) == 1 and isinstance(gradient, (Node, np.ndarray))):
         gradients = [gradient]
     else:
         gradients = list(gradient)
@@ -132,7 +185,9 @@ def grad(
         )
     targets = {id(node) for node in inputs}
     walked = _walk(roots, seeds, create_graph, targets) if roots else []
-    by_id = {id(node): total for node, total in walked}
+    handed_out = set()
+    by_id = {id(node): total if create_graph else _own(total, node, handed_out)
+             for node, total in walked}
     results = []
     for position, node in enumerate(inputs):
         total = by_id.get(id(node))
@@ -230,7 +285,7 @@ def _walk(roots, seeds, create_graph, targets):
         key = id(root)
         pending[key] = seed if key not in pending else pending[key] + seed
     collected = []
-    mode = set_grad_enabled(True) if create_graph else None
+    mode = enable_grad() if create_graph else None  # the rules must record their graph
     if mode is not None:
         mode.__enter__()
     try:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .autograd import enable_grad, grad, no_grad
+from .autograd import grad, no_grad
 from .node import Node, _leaf
 
 
@@ -37,7 +37,12 @@ def _as_inputs(inputs) -> list[Node]:
 
 
 def _as_outputs(result, where) -> list[Node]:
-    outputs = [result] if isinstance(result, Node) else list(result)
+    if isinstance(result, Node):
+        return [result]
+    if not isinstance(result, (tuple, list)):
+        raise TypeError(f"{where}: the function must return a Node or a tuple of Nodes, "
+                        f"got {type(result).__name__}")
+    outputs = list(result)
     for output in outputs:
         if not isinstance(output, Node):
             raise TypeError(f"{where}: the function must return a Node or a tuple of Nodes, "
@@ -46,15 +51,18 @@ def _as_outputs(result, where) -> list[Node]:
 
 
 def _float64_copies(inputs: list[Node]) -> list[Node]:
-    """Fresh float64 leaves with the inputs' values, requires_grad and names."""
-    return [Node(np.array(x.numpy(), dtype=np.float64), requires_grad=x.requires_grad,
-                 name=x.name) for x in inputs]
+    """Fresh float64 leaves with the inputs' values, requires_grad and names.
+
+    Row-major (C order) so that `data.reshape(-1)` is a view: perturbing an entry of it must
+    perturb the input the function sees.
+    """
+    return [Node(np.array(x.numpy(), dtype=np.float64, order="C"),
+                 requires_grad=x.requires_grad, name=x.name) for x in inputs]
 
 
 def _evaluate(fn, inputs, where) -> list[np.ndarray]:
-    with no_grad():
-        return [np.array(out.numpy(), dtype=np.float64)
-                for out in _as_outputs(fn(*inputs), where)]
+    # Not under no_grad(): the function may call mf.grad itself (a gradient penalty, an HVP).
+    return [np.array(out.numpy(), dtype=np.float64) for out in _as_outputs(fn(*inputs), where)]
 
 
 def numerical_jacobians(fn: Callable, inputs: Sequence[Node], eps: float):
@@ -68,7 +76,7 @@ def numerical_jacobians(fn: Callable, inputs: Sequence[Node], eps: float):
         if not x.requires_grad:
             jacobians.append(None)
             continue
-        flat = x.data.reshape(-1)  # a view: perturbing it perturbs x
+        flat = x.data.reshape(-1)  # a view (the copies are C order): perturbing it perturbs x
         columns = []
         for i in range(flat.size):
             original = flat[i]
@@ -220,13 +228,12 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs=None, *, eps: float = 1e-6,
 
     def first_derivatives(*args):
         xs, ys = args[:count], args[count:]
-        with enable_grad():  # the finite differences run this under no_grad()
-            outs = _as_outputs(fn(*xs), "gradgradcheck")
-            wrt = [x for x in xs if x.requires_grad]
-            if not any(o.requires_grad for o in outs):
-                return tuple(_leaf(np.zeros(x.shape)) for x in wrt)
-            return tuple(grad(outs, wrt, gradient=list(ys), create_graph=True,
-                              materialize_grads=True))
+        outs = _as_outputs(fn(*xs), "gradgradcheck")
+        wrt = [x for x in xs if x.requires_grad]
+        if not any(o.requires_grad for o in outs):
+            return tuple(_leaf(np.zeros(x.shape)) for x in wrt)
+        return tuple(grad(outs, wrt, gradient=list(ys), create_graph=True,
+                          materialize_grads=True))
 
     return _check(first_derivatives, [*nodes, *seeds], eps, atol, rtol, raise_exception,
                   order="second")

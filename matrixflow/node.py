@@ -197,12 +197,7 @@ class Node:
 
     def item(self) -> float:
         """The value of a 1×1 node as a Python float."""
-        if self.data.shape != (1, 1):
-            raise ValueError(
-                f"item() needs a 1×1 node; this one has shape {self.data.shape}: "
-                "index an entry first, e.g. x[i, j].item()"
-            )
-        return float(self.data[0, 0])
+        return float(self._scalar("item"))
 
     def to(self, device: str) -> Node:
         """This node on `device` ('cpu', 'cuda', 'cuda:N'): itself when already there, else a
@@ -218,8 +213,40 @@ class Node:
             return array.astype(dtype)
         return array.copy() if copy else array
 
+    def __array_function__(self, func, types, args, kwargs):
+        # np.dot(A, x), np.concatenate([x, y]) ... would turn the Node into an array and drop
+        # its tree without a word; refuse, and say what records gradients.
+        raise TypeError(
+            f"np.{func.__name__} was given a matrixflow Node: NumPy functions do not record "
+            "gradients. Use the operators and mf functions (x @ y, mf.sum, mf.concat, ...), "
+            "or x.numpy() for the plain values"
+        )
+
     def __len__(self) -> int:
         return self.data.shape[0]
+
+    def __bool__(self) -> bool:
+        return bool(self._scalar("bool"))
+
+    def __float__(self) -> float:
+        return float(self._scalar("float"))
+
+    def __int__(self) -> int:
+        return int(self._scalar("int"))
+
+    def __format__(self, spec: str) -> str:
+        if not spec:
+            return str(self)
+        return format(float(self._scalar(f"format with {spec!r}")), spec)
+
+    def _scalar(self, what):
+        if self.data.shape != (1, 1):
+            raise ValueError(
+                f"{what}() needs a 1×1 node; this one has shape {self.data.shape} "
+                "(the truth value or number of a matrix is ambiguous): reduce it first, "
+                "e.g. mf.sum(x), or index an entry, x[i, j]"
+            )
+        return self.data[0, 0]
 
     def __repr__(self) -> str:
         body = np.array2string(self.numpy(), separator=", ", prefix="Node(")

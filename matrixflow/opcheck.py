@@ -141,6 +141,7 @@ def _arithmetic_builders():
                                  sample_b=away_from_zero),
         "neg": _unary("neg", normal, lambda a: -a, lambda t, a: -a),
         "pow": _pow_cases,
+        "rpow": _rpow_cases,
     }
 
 
@@ -152,8 +153,13 @@ def _pow_cases(rng):
             cases.append(Case(
                 "pow", f"{_shape(s)} ** {exponent}", (sample(rng, s),), (True,),
                 lambda a, p=exponent: a**p, lambda t, a, p=exponent: a**p))
-    # reflected forms with scalars stay pow/mul nodes; 2 ** x is exp(x ln 2), checked under exp
     return cases
+
+
+def _rpow_cases(rng):
+    return [Case("rpow", f"{base} ** {_shape(s)}", (normal(rng, s),), (True,),
+                 lambda a, b=base: b**a, lambda t, a, b=base: b**a)
+            for base in (2.0, 10.0, 0.5, float(np.e)) for s in ((3, 3), (1, 1))]
 
 
 def _matrix_builders():

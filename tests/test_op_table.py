@@ -7,7 +7,7 @@ from matrixflow import REGISTRY, opcheck
 from matrixflow.cli import FAMILIES
 
 EXPECTED_OPS = {
-    "add", "sub", "neg", "mul", "div", "pow",
+    "add", "sub", "neg", "mul", "div", "pow", "rpow",
     "matmul", "transpose", "trace", "inv", "det", "logdet", "solve",
     "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "leaky_relu", "softplus",
     "sum", "mean", "max", "broadcast_to",

@@ -7,13 +7,13 @@ rule here therefore ends in `sum_to(·, shape)`, which sums over exactly the bro
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
 from ..node import Node
 from .base import Rule, apply1, apply2, broadcast_error, defop
-from .elementwise import exp
 from .reduce import sum_to
 
 ADD = defop(
@@ -99,6 +99,19 @@ POW = defop(
     notes="The exponent is a constant stored on the node, not an operand.",
 )
 
+RPOW = defop(
+    "rpow",
+    family="arithmetic",
+    summary="Y = b ** A, element-wise, for a constant positive scalar base b",
+    forward=lambda A, base: np.power(base, A),
+    differential="dY = ln b · Y ⊙ dA",
+    rules=(
+        Rule("A", "tr(Ȳᵀ (ln b · Y ⊙ dA)) = tr((ln b · Ȳ ⊙ Y)ᵀ dA)", "Ā = ln b · Ȳ ⊙ Y",
+             lambda G, Y, A, base: G * Y * math.log(base)),
+    ),
+    notes="The base is a constant stored on the node; b ** x is computed by np.power, exactly.",
+)
+
 
 def _power_rule(G, A, exponent):
     if exponent == 0:  # A⁰ is constant; A^(−1) would put 0·∞ = NaN at A = 0
@@ -164,11 +177,11 @@ def pow(x, exponent):
 
 
 def rpow(base, x):
-    """Y = base ** x for a positive scalar base: exp(x·ln base), differentiable in x."""
+    """Y = base ** x element-wise, for a constant positive scalar base (`2 ** x`)."""
     b = _constant_scalar(base, "base")
     if not b > 0:
         raise ValueError(
-            f"pow: a scalar base raised to a node must be positive (computed as "
-            f"exp(x·ln b)); got {b}"
+            f"pow: a scalar base raised to a node must be positive (its derivative is "
+            f"ln b · b^x); got {b}"
         )
-    return exp(x * float(np.log(b)))
+    return apply1(RPOW, x, {"base": b})

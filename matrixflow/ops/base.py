@@ -100,15 +100,32 @@ def value(x):
 
 
 def _is_matrix_array(x) -> bool:
-    return getattr(x, "ndim", 0) == 2 and not isinstance(x, Node)
+    """A 2-D float array (NumPy or CuPy): what the rules compute with in a plain backward."""
+    return getattr(x, "ndim", 0) == 2 and not isinstance(x, Node) and x.dtype.kind == "f"
+
+
+def _operand(op: Op, value, like=None) -> Node:
+    """`value` as an operand of `op`; a conversion error names the op."""
+    try:
+        return as_operand(value, like)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{op.name}: {exc}") from exc
+
+
+def _on_arrays(op: Op, arrays, attrs):
+    """The forward on plain arrays (the rules' own use), its errors named by op and shapes."""
+    try:
+        return op.forward(*arrays, **attrs) if attrs else op.forward(*arrays)
+    except (ValueError, IndexError, np.linalg.LinAlgError) as exc:
+        raise _failure(op, exc, arrays) from exc
 
 
 def apply1(op: Op, a, attrs=None):
-    """Y = op(A): an array for an array, else a Node (recorded in the tree unless no_grad)."""
+    """Y = op(A): an array for a float array, else a Node (recorded unless no_grad)."""
     if not isinstance(a, Node):
         if _is_matrix_array(a):
-            return op.forward(a, **attrs) if attrs else op.forward(a)
-        a = as_operand(a)
+            return _on_arrays(op, (a,), attrs)
+        a = _operand(op, a)
     data_a = a.data
     if op.check is not None:
         op.check(data_a, **attrs) if attrs else op.check(data_a)
@@ -122,7 +139,7 @@ def apply1(op: Op, a, attrs=None):
 
 
 def apply2(op: Op, a, b, attrs=None):
-    """Y = op(A, B): an array for two arrays, else a Node (recorded unless no_grad).
+    """Y = op(A, B): an array for two float arrays, else a Node (recorded unless no_grad).
 
     A Python scalar or array operand beside a Node becomes a constant leaf of the Node's
     precision.
@@ -131,10 +148,10 @@ def apply2(op: Op, a, b, attrs=None):
     b_is_node = isinstance(b, Node)
     if not a_is_node:
         if not b_is_node and _is_matrix_array(a) and _is_matrix_array(b):
-            return op.forward(a, b, **attrs) if attrs else op.forward(a, b)
-        a = as_operand(a, b if b_is_node else None)
+            return _on_arrays(op, (a, b), attrs)
+        a = _operand(op, a, b if b_is_node else None)
     if not b_is_node:
-        b = as_operand(b, a)
+        b = _operand(op, b, a)
     data_a, data_b = a.data, b.data
     if op.check is not None:
         op.check(data_a, data_b, **attrs) if attrs else op.check(data_a, data_b)

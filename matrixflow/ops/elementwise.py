@@ -59,7 +59,7 @@ SIGMOID = _elementwise("sigmoid", "Y = σ(A) = 1/(1 + e^−A)", _stable_sigmoid,
                        lambda G, Y, A: G * (Y * (1.0 - Y)))
 RELU = _elementwise(
     "relu", "Y = max(A, 0)", lambda A: np.maximum(A, 0), "[A > 0]",
-    lambda G, Y, A: G * (value(A) > 0),
+    lambda G, Y, A: G * ~(value(A) <= 0),  # written so a NaN entry passes Ȳ on, as PyTorch
     notes="[A > 0] is 1 where A > 0 and 0 elsewhere (0 at A = 0, as in PyTorch).",
 )
 LEAKY_RELU = _elementwise(
@@ -119,6 +119,11 @@ def relu(x):
 
 def leaky_relu(x, negative_slope=0.01):
     """Y = x where x > 0, negative_slope·x elsewhere (PyTorch's default slope 0.01)."""
+    if isinstance(negative_slope, (bool, np.bool_)) or not isinstance(
+            negative_slope, (int, float, np.integer, np.floating)):
+        raise TypeError(
+            f"leaky_relu: negative_slope must be a number, got {type(negative_slope).__name__}"
+        )
     return apply1(LEAKY_RELU, x, {"negative_slope": float(negative_slope)})
 
 

@@ -260,6 +260,11 @@ def cross_entropy(input, target, reduction="mean"):
     n, classes = logits.shape
     if not isinstance(target, Node):
         labels = np.asarray(target)
+        if labels.dtype.kind == "b":
+            raise ValueError(
+                "cross_entropy: the target is boolean; give class labels as integers "
+                "(labels.astype(int)) or probabilities as a float matrix"
+            )
         if labels.dtype.kind in "iu":
             one_hot = _one_hot(labels, n, classes, logits.data)
             return apply2(CROSS_ENTROPY, logits, one_hot,

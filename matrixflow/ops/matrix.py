@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import array_module
+from ..node import Node
 from .base import Rule, apply1, apply2, defop, value
 
 
@@ -83,16 +84,37 @@ INV = defop(
     check=_check_square("inv"),
 )
 
+def _adjugate(A):
+    """adj(A), exact for singular A too, from the SVD A = U·diag(s)·Vᵀ:
+    adj(A) = det(U)·det(V)·V·diag(∏_{j≠i} s_j)·Uᵀ."""
+    U, s, Vt = np.linalg.svd(A)
+    products = np.array([np.prod(np.delete(s, i)) for i in range(len(s))], dtype=A.dtype)
+    return np.linalg.det(U) * np.linalg.det(Vt) * (Vt.T * products) @ U.T
+
+
+def _det_rule(G, Y, A):
+    try:
+        cofactors = Y * inv(A).T  # adj(A)ᵀ = det A · A⁻ᵀ
+    except np.linalg.LinAlgError as exc:
+        if not isinstance(A, Node):  # A singular: adj(A)ᵀ exists all the same
+            return G * _adjugate(A).T
+        raise np.linalg.LinAlgError(
+            f"{exc}: the first derivative of det at a singular matrix is adj(A)ᵀ, but its "
+            "higher derivatives there are not supported (create_graph=True)"
+        ) from exc
+    return G * cofactors
+
+
 DET = defop(
     "det",
     family="matrix",
     summary="Y = det A (1×1)",
     forward=lambda A: np.linalg.det(A).reshape(1, 1),
-    differential="dY = det A · tr(A⁻¹ dA) (Jacobi's formula)",
-    rules=(Rule("A", "Ȳ·Y·tr(A⁻¹ dA) = tr((Ȳ·Y·A⁻ᵀ)ᵀ dA)", "Ā = Ȳ·Y·A⁻ᵀ",
-                lambda G, Y, A: (G * Y) * inv(A).T),),
+    differential="dY = tr(adj(A) dA) = det A · tr(A⁻¹ dA) (Jacobi's formula)",
+    rules=(Rule("A", "Ȳ·tr(adj(A) dA) = tr((Ȳ·adj(A)ᵀ)ᵀ dA), adj(A)ᵀ = Y·A⁻ᵀ",
+                "Ā = Ȳ·adj(A)ᵀ = Ȳ·Y·A⁻ᵀ", _det_rule),),
     check=_check_square("det"),
-    notes="The rule needs A⁻¹: at a singular A the backward raises LinAlgError.",
+    notes="At a singular A the adjugate comes from the SVD (first order only).",
 )
 
 
@@ -103,14 +125,20 @@ def _logdet(A):
     return array_module(A).full((1, 1), result, dtype=A.dtype)
 
 
+def _logdet_rule(G, Y, A):
+    gradient = G * inv(A).T
+    if np.isnan(value(Y)).any():  # det A < 0: ln det A is NaN, and so is its gradient
+        gradient = gradient * np.full((1, 1), np.nan, dtype=value(A).dtype)
+    return gradient
+
+
 LOGDET = defop(
     "logdet",
     family="matrix",
     summary="Y = ln det A (1×1; NaN when det A < 0, as torch.logdet)",
     forward=_logdet,
     differential="dY = tr(A⁻¹ dA)",
-    rules=(Rule("A", "Ȳ·tr(A⁻¹ dA) = tr((Ȳ·A⁻ᵀ)ᵀ dA)", "Ā = Ȳ·A⁻ᵀ",
-                lambda G, Y, A: G * inv(A).T),),
+    rules=(Rule("A", "Ȳ·tr(A⁻¹ dA) = tr((Ȳ·A⁻ᵀ)ᵀ dA)", "Ā = Ȳ·A⁻ᵀ", _logdet_rule),),
     check=_check_square("logdet"),
 )
 

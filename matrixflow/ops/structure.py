@@ -10,6 +10,7 @@ indices add up), reshape's adjoint reshapes back.  The original MatrixFlow built
 from __future__ import annotations
 
 import numbers
+import operator
 
 import numpy as np
 
@@ -165,7 +166,11 @@ def _normalise_part(part, length, axis):
         return slice(i, i + 1)  # an integer keeps its axis: x[i] is the 1×n row i
     if isinstance(part, Node):
         raise TypeError("getitem: index with integers, slices or arrays, not with a Node")
-    array = np.asarray(part)
+    # a copy: the index is kept on the node, and a later change to the caller's array must not
+    # change what the backward scatters
+    array = np.array(part)
+    if array.ndim == 0 and array.dtype.kind in "iu":
+        return _normalise_part(int(array), length, axis)
     if array.dtype.kind == "b":
         if array.shape != (length,):
             raise IndexError(
@@ -194,7 +199,10 @@ def normalise_index(index, shape):
     """Turn a user's index into (rows, cols), each a slice or a 1-D integer array."""
     if not isinstance(index, tuple):
         index = (index,)
-    if any(part is Ellipsis for part in index):
+    ellipses = sum(part is Ellipsis for part in index)
+    if ellipses > 1:
+        raise IndexError("getitem: an index can only have a single ellipsis ('...')")
+    if ellipses:
         position = next(i for i, part in enumerate(index) if part is Ellipsis)
         fill = (slice(None),) * (2 - (len(index) - 1))
         index = index[:position] + fill + index[position + 1:]
@@ -245,8 +253,13 @@ def reshape(x, rows, cols=None):
                 f"reshape: give the new shape as (rows, cols); got {rows!r}. matrixflow keeps "
                 "every value 2-D"
             )
-    size = x.size if hasattr(x, "size") else np.size(x)
-    rows, cols = int(rows), int(cols)
+    try:
+        rows, cols = operator.index(rows), operator.index(cols)
+    except TypeError as exc:
+        raise TypeError(f"reshape: rows and cols must be integers, got {rows!r}, {cols!r}") from exc
+    if not hasattr(x, "shape"):
+        x = Node(x)
+    size, shape = x.shape[0] * x.shape[1], tuple(x.shape)
     if rows == -1 and cols == -1:
         raise ValueError("reshape: only one of rows and cols can be -1")
     if rows == -1 and cols > 0 and size % cols == 0:
@@ -254,8 +267,5 @@ def reshape(x, rows, cols=None):
     elif cols == -1 and rows > 0 and size % rows == 0:
         cols = size // rows
     if rows < 0 or cols < 0 or rows * cols != size:
-        shape = getattr(x, "shape", np.shape(x))
-        raise ValueError(
-            f"reshape: cannot reshape {tuple(shape)} ({size} entries) into ({rows}, {cols})"
-        )
+        raise ValueError(f"reshape: cannot reshape {shape} ({size} entries) into ({rows}, {cols})")
     return apply1(RESHAPE, x, {"shape": (rows, cols)})
