@@ -377,17 +377,7 @@ class Node:
 
 def _leaf(data, requires_grad=False) -> Node:
     """A leaf around an array already known to be a valid matrix (no checks: internal use)."""
-    node = Node.__new__(Node)
-    node.data = data
-    node.requires_grad = requires_grad
-    node.grad = None
-    node.op = None
-    node.left = None
-    node.right = None
-    node.attrs = None
-    node.name = None
-    node._retains_grad = False
-    return node
+    return _result(data, None, None, None, None, requires_grad)
 
 
 def _result(data, op, left, right, attrs, requires_grad) -> Node:
