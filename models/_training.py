@@ -1,0 +1,230 @@
+"""What both estimators share: their parameters' checks, and scikit-learn's training loop.
+
+The loop is scikit-learn's `_fit_stochastic` (epochs of shuffled mini-batches, an optional
+validation split, the no-improvement stopping rule, ConvergenceWarning), with the random draws
+taken in the same order from the same `check_random_state` generator, so a given random_state
+shuffles and splits as scikit-learn does.  What a batch computes is each estimator's own.
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import gen_batches, shuffle
+
+from ._solvers import SklearnAdam, SklearnSGD
+
+
+def _real(low=None, high=None, closed=(True, True)):
+    def check(value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return False
+        lo_ok = low is None or (value >= low if closed[0] else value > low)
+        hi_ok = high is None or (value <= high if closed[1] else value < high)
+        return lo_ok and hi_ok
+
+    left = "[" if closed[0] and low is not None else "("
+    right = "]" if closed[1] and high is not None else ")"
+    interval = f"{left}{'−∞' if low is None else low}, {'∞' if high is None else high}{right}"
+    return check, f"a real number in {interval}"
+
+
+def _integer(low):
+    def check(value):
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
+
+    return check, f"an integer ≥ {low}"
+
+
+def _one_of(*options):
+    return (lambda value: isinstance(value, str) and value in options,
+            "one of " + ", ".join(repr(o) for o in options))
+
+
+_BOOLEAN = (lambda value: isinstance(value, (bool, np.bool_)), "True or False")
+
+CONSTRAINTS = {
+    "activation": _one_of("identity", "logistic", "tanh", "relu"),
+    "solver": _one_of("lbfgs", "sgd", "adam"),
+    "alpha": _real(0, None, (True, False)),
+    "batch_size": (lambda v: v == "auto" or _integer(1)[0](v), "'auto' or an integer ≥ 1"),
+    "learning_rate": _one_of("constant", "invscaling", "adaptive"),
+    "learning_rate_init": _real(0, None, (False, False)),
+    "power_t": _real(0, None, (True, False)),
+    "max_iter": _integer(1),
+    "shuffle": _BOOLEAN,
+    "tol": _real(0, None, (True, False)),
+    "warm_start": _BOOLEAN,
+    "momentum": _real(0, 1),
+    "nesterovs_momentum": _BOOLEAN,
+    "early_stopping": _BOOLEAN,
+    "validation_fraction": _real(0, 1, (True, False)),
+    "beta_1": _real(0, 1, (True, False)),
+    "beta_2": _real(0, 1, (True, False)),
+    "epsilon": _real(0, None, (False, False)),
+    "n_iter_no_change": (lambda v: v == np.inf or _integer(1)[0](v), "an integer ≥ 1 or np.inf"),
+    "max_fun": _integer(1),
+    "loss": _one_of("squared_error"),
+    "verbose": (lambda v: isinstance(v, (bool, numbers.Integral)), "a bool or an int"),
+}
+
+
+def check_params(estimator, extra=None):
+    """Raise ValueError naming the estimator, the parameter and what it must be."""
+    constraints = {**CONSTRAINTS, **(extra or {})}
+    for name, value in estimator.get_params(deep=False).items():
+        if name in constraints:
+            check, expected = constraints[name]
+            if not check(value):
+                raise ValueError(f"{type(estimator).__name__}: {name} must be {expected}, "
+                                 f"got {value!r}")
+
+
+def make_solver(estimator, params):
+    if estimator.solver == "sgd":
+        return SklearnSGD(params, estimator.learning_rate_init, estimator.learning_rate,
+                          estimator.momentum, estimator.nesterovs_momentum, estimator.power_t)
+    return SklearnAdam(params, estimator.learning_rate_init, estimator.beta_1, estimator.beta_2,
+                       estimator.epsilon)
+
+
+def validate_sample_weight(sample_weight, n_samples, dtype):
+    """Sample weights as a 1-D array of n_samples non-negative finite values (None stays None)."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Number):
+        return np.full(n_samples, sample_weight, dtype=dtype)
+    weights = np.asarray(sample_weight, dtype=dtype)
+    if weights.ndim != 1 or weights.shape[0] != n_samples:
+        raise ValueError(f"sample_weight.shape == {weights.shape}, expected ({n_samples},)")
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError("sample_weight must be finite and non-negative")
+    if not weights.any():
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return weights
+
+
+def start_history(estimator):
+    """The fitted attributes a first fit starts from, as scikit-learn's _initialize sets them."""
+    estimator.n_iter_ = 0
+    estimator.t_ = 0
+    estimator.loss_curve_ = []
+    estimator._no_improvement_count = 0
+    if estimator.early_stopping:
+        estimator.validation_scores_ = []
+        estimator.best_validation_score_ = -np.inf
+        estimator.best_loss_ = None
+    else:
+        estimator.validation_scores_ = None
+        estimator.best_validation_score_ = None
+        estimator.best_loss_ = np.inf
+
+
+def fit_stochastic(estimator, X, y, sample_weight, incremental, train_batch, after_epoch=None):
+    """scikit-learn's epoch loop.  `train_batch(X, y, w)` runs forward, backward and one solver
+    step on a batch and returns its loss; `after_epoch()` may record per-epoch extras."""
+    if estimator.early_stopping and incremental:
+        raise ValueError("partial_fit does not support early_stopping=True")
+    if estimator.early_stopping:
+        pieces = [X, y] if sample_weight is None else [X, y, sample_weight]
+        split = train_test_split(*pieces, random_state=estimator._random_state,
+                                 test_size=estimator.validation_fraction)
+        X_train, X_val, y_train, y_val = split[:4]
+        w_train, w_val = (split[4], split[5]) if sample_weight is not None else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                             "or the size of your dataset.")
+    else:
+        X_train, y_train, w_train = X, y, sample_weight
+        X_val = y_val = w_val = None
+
+    n_samples = X_train.shape[0]
+    sample_idx = np.arange(n_samples, dtype=int)
+    if estimator.batch_size == "auto":
+        batch_size = min(200, n_samples)
+    else:
+        if estimator.batch_size > n_samples:
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going "
+                          "to be clipped", stacklevel=3)
+        batch_size = int(np.clip(estimator.batch_size, 1, n_samples))
+
+    optimizer = estimator._optimizer
+    estimator.n_iter_ = 0  # as scikit-learn: each call counts its own epochs
+    try:
+        for _ in range(estimator.max_iter):
+            started = time.perf_counter()
+            if estimator.shuffle:
+                sample_idx = shuffle(sample_idx, random_state=estimator._random_state)
+            accumulated_loss = 0.0
+            for batch_slice in gen_batches(n_samples, batch_size):
+                batch = sample_idx[batch_slice] if estimator.shuffle else batch_slice
+                w_batch = None if w_train is None else w_train[batch]
+                loss = train_batch(X_train[batch], y_train[batch], w_batch)
+                accumulated_loss += loss * (batch_slice.stop - batch_slice.start)
+            estimator.n_iter_ += 1
+            estimator.loss_ = accumulated_loss / n_samples
+            estimator.t_ += n_samples
+            estimator.loss_curve_.append(estimator.loss_)
+            if after_epoch is not None:
+                after_epoch()
+            _update_no_improvement_count(estimator, X_val, y_val, w_val)
+            if estimator.verbose:
+                _print_epoch(estimator, time.perf_counter() - started)
+            optimizer.iteration_ends(estimator.t_)
+            if estimator._no_improvement_count > estimator.n_iter_no_change:
+                what = "Validation score" if estimator.early_stopping else "Training loss"
+                message = (f"{what} did not improve more than tol={estimator.tol:f} for "
+                           f"{estimator.n_iter_no_change} consecutive epochs.")
+                if optimizer.trigger_stopping(message, estimator.verbose):
+                    break
+                estimator._no_improvement_count = 0
+            if incremental:
+                break
+            if estimator.n_iter_ == estimator.max_iter:
+                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({estimator.max_iter}) "
+                              "reached and the optimization hasn't converged yet.",
+                              ConvergenceWarning, stacklevel=3)
+    except KeyboardInterrupt:
+        warnings.warn("Training interrupted by user.", stacklevel=3)
+    if estimator.early_stopping:
+        estimator._restore(estimator._best_parameters)
+
+
+def _update_no_improvement_count(estimator, X_val, y_val, w_val):
+    tol = estimator.tol
+    if estimator.early_stopping:
+        score = estimator._score(X_val, y_val, w_val)
+        estimator.validation_scores_.append(score)
+        if score < estimator.best_validation_score_ + tol:
+            estimator._no_improvement_count += 1
+        else:
+            estimator._no_improvement_count = 0
+        if score > estimator.best_validation_score_:
+            estimator.best_validation_score_ = score
+            estimator._best_parameters = estimator._snapshot()
+    else:
+        loss = estimator.loss_curve_[-1]
+        if loss > estimator.best_loss_ - tol:
+            estimator._no_improvement_count += 1
+        else:
+            estimator._no_improvement_count = 0
+        if loss < estimator.best_loss_:
+            estimator.best_loss_ = loss
+
+
+def _print_epoch(estimator, seconds):
+    line = f"Iteration {estimator.n_iter_}, loss = {estimator.loss_:.8f}"
+    if estimator.early_stopping:
+        line += f", validation score = {estimator.validation_scores_[-1]:f}"
+    print(f"{line}, time = {seconds:.3f} s")
+
+
+def check_finite(parameters):
+    if not all(np.isfinite(p.data).all() for p in parameters):
+        raise ValueError("Solver produced non-finite parameter weights. The input data may "
+                         "contain large values and need to be preprocessed.")

@@ -1,0 +1,323 @@
+"""RNNRegressor: a recurrent network for sequences, trained in mini-batches of sequences.
+
+For X of shape (n_samples, seq_len, n_features), step t of a batch is the matrix Xₜ
+(batch × features), and each layer runs Hₜ = f(Xₜ·W_ih + Hₜ₋₁·W_hh + 1·b) (f = tanh or relu;
+the layer above reads Hₜ as its Xₜ).  Many-to-one: the prediction is H_T·W_out + 1·b_out.
+Many-to-many (y of shape (n_samples, seq_len, n_outputs)): one prediction per step.  The loss
+is ½·mean((Ŷ − Y)²) + (α/2n)·Σ‖W‖² over the weight matrices, and the training loop, solvers and
+stopping rule are MLPRegressor's (scikit-learn's).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.metrics import r2_score
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+import matrixflow as mf
+from matrixflow import nn
+
+from ._persistence import load_estimator, save_estimator
+from ._training import (
+    check_finite,
+    check_params,
+    fit_stochastic,
+    make_solver,
+    start_history,
+    validate_sample_weight,
+)
+
+_FITTED = ("n_features_in_", "n_outputs_", "seq_len_", "many_to_many_", "n_iter_", "t_",
+           "loss_", "best_loss_", "loss_curve_", "grad_norm_curve_", "validation_scores_",
+           "best_validation_score_", "_no_improvement_count", "_best_parameters", "_state",
+           "_output_ndim")
+
+_RNN_CONSTRAINTS = {
+    "hidden_size": (lambda v: isinstance(v, numbers.Integral) and v >= 1, "an integer ≥ 1"),
+    "num_layers": (lambda v: isinstance(v, numbers.Integral) and v >= 1, "an integer ≥ 1"),
+    "nonlinearity": (lambda v: v in ("tanh", "relu"), "'tanh' or 'relu'"),
+    "solver": (lambda v: v in ("sgd", "adam"), "'sgd' or 'adam'"),
+    "clip_norm": (lambda v: v is None or (isinstance(v, numbers.Real) and v > 0),
+                  "None or a positive number"),
+    "bptt_truncate": (lambda v: v is None or (isinstance(v, numbers.Integral) and v >= 1),
+                      "None or an integer ≥ 1"),
+}
+
+
+class RNNRegressor(RegressorMixin, BaseEstimator):
+    """Recurrent network regressor (Elman RNN, tanh or relu), scikit-learn style.
+
+    hidden_size, num_layers, nonlinearity: the network.  h0: the initial state, None (zeros) or
+    an array of shape (hidden_size,) or (num_layers, hidden_size) used for every sequence.
+    clip_norm: clip the gradient's total norm to this before each step.  bptt_truncate: let
+    gradients flow back at most this many steps (truncated BPTT).  The training parameters
+    (solver, alpha, batch_size, learning_rate*, max_iter, shuffle, random_state, tol, verbose,
+    warm_start, momentum, early_stopping, beta_*, epsilon, n_iter_no_change ...) mean what they
+    mean for MLPRegressor.  Fitted: loss_curve_, n_iter_, grad_norm_curve_ (the mean gradient
+    norm of each epoch's batches, before clipping: watch it for exploding or vanishing
+    gradients).
+    """
+
+    def __init__(self, hidden_size=32, num_layers=1, nonlinearity="tanh", *, h0=None,
+                 clip_norm=None, bptt_truncate=None, solver="adam", alpha=0.0001,
+                 batch_size="auto", learning_rate="constant", learning_rate_init=0.001,
+                 power_t=0.5, max_iter=200, shuffle=True, random_state=None, tol=1e-4,
+                 verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-8, n_iter_no_change=10):
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.nonlinearity = nonlinearity
+        self.h0 = h0
+        self.clip_norm = clip_norm
+        self.bptt_truncate = bptt_truncate
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+
+    # ---- scikit-learn's API ----------------------------------------------------------------
+    def fit(self, X, y, sample_weight=None):
+        """Fit to X (n_samples, seq_len, n_features) and y: (n_samples,) or (n_samples,
+        n_outputs) for one prediction per sequence, (n_samples, seq_len, n_outputs) for one per
+        step."""
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over X, y, continuing from the current weights (the first call starts)."""
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predictions shaped like the y the model was fitted on."""
+        check_is_fitted(self)
+        return self._predict(self._check_X(X))
+
+    def score(self, X, y, sample_weight=None):
+        """R² of the predictions (for one prediction per step, over all steps of all samples)."""
+        check_is_fitted(self)
+        X = self._check_X(X)
+        return self._score(X, self._check_y(y, X), sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        return tags
+
+    def save(self, path):
+        """Write the fitted model (parameters, weights, history, solver state) to an .npz file."""
+        check_is_fitted(self)
+        self._state = self._snapshot()
+        optimizer = getattr(self, "_optimizer", None)
+        save_estimator(self, path, _FITTED, optimizer.state() if optimizer is not None else {})
+
+    @classmethod
+    def load(cls, path):
+        """A model written by `save`: predicts the same, and partial_fit continues from it."""
+        model, solver_state = load_estimator(cls, path)
+        for name in ("loss_curve_", "grad_norm_curve_", "validation_scores_"):
+            if isinstance(getattr(model, name, None), np.ndarray):
+                setattr(model, name, getattr(model, name).tolist())
+        model._build(np.dtype(model._state[0].dtype))
+        model._network_from_state()
+        if solver_state:
+            model._optimizer = make_solver(model, model._network_parameters())
+            model._optimizer.restore(solver_state)
+        return model
+
+    # ---- data -------------------------------------------------------------------------------
+    def _check_X(self, X, reset=False):
+        X = check_array(X, allow_nd=True, dtype=(np.float64, np.float32), ensure_2d=False)
+        if X.ndim != 3:
+            raise ValueError(
+                f"RNNRegressor: X must be 3-D (n_samples, seq_len, n_features), got shape "
+                f"{X.shape}; for one feature per step use X[:, :, None]"
+            )
+        if not reset and X.shape[2] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[2]} features, but RNNRegressor is expecting "
+                             f"{self.n_features_in_} features as input.")
+        return X
+
+    def _check_y(self, y, X):
+        y = check_array(y, allow_nd=True, ensure_2d=False, dtype=X.dtype)
+        n, steps = X.shape[:2]
+        if y.shape[0] != n:
+            raise ValueError(f"RNNRegressor: X has {n} samples but y has {y.shape[0]}")
+        if y.ndim == 1:
+            y = y[:, None]
+        if y.ndim == 3 and y.shape[1] != steps:
+            raise ValueError(f"RNNRegressor: a per-step y must have shape (n_samples, {steps}, "
+                             f"n_outputs) to match X; got {y.shape}")
+        if y.ndim not in (2, 3):
+            raise ValueError(f"RNNRegressor: y must be 1-, 2- or 3-D, got shape {y.shape}")
+        return y
+
+    # ---- the network -------------------------------------------------------------------------
+    def _build(self, dtype):
+        """The layers, drawn from the estimator's random state (the draws of PyTorch's
+        nn.RNN and nn.Linear: U(±1/√hidden))."""
+        rng = self._random_state if hasattr(self, "_random_state") else None
+        self._rnn = nn.RNN(self.n_features_in_, self.hidden_size, self.num_layers,
+                           self.nonlinearity, rng=rng, dtype=dtype)
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        rng = nn._generator(rng)
+        self._out_weight = mf.Node(rng.uniform(-bound, bound, (self.hidden_size, self.n_outputs_))
+                                   .astype(dtype), requires_grad=True)
+        self._out_bias = mf.Node(rng.uniform(-bound, bound, (1, self.n_outputs_)).astype(dtype),
+                                 requires_grad=True)
+
+    def _network_parameters(self):
+        return [*self._rnn.parameters(), self._out_weight, self._out_bias]
+
+    def _weights(self):
+        """The matrices the L2 penalty applies to (not the biases), as scikit-learn's alpha."""
+        return [p for name, p in self._rnn.named_parameters() if "weight" in name] + [
+            self._out_weight]
+
+    def _network_from_state(self):
+        for p, saved in zip(self._network_parameters(), self._state):
+            p.data = saved
+
+    def _initial_state(self, dtype):
+        if self.h0 is None:
+            return None
+        h0 = np.asarray(self.h0, dtype=dtype)
+        if h0.shape == (self.hidden_size,):
+            h0 = np.broadcast_to(h0, (self.num_layers, self.hidden_size))
+        if h0.shape != (self.num_layers, self.hidden_size):
+            raise ValueError(f"RNNRegressor: h0 must have shape ({self.hidden_size},) or "
+                             f"({self.num_layers}, {self.hidden_size}), got {np.shape(self.h0)}")
+        return [mf.Node(h0[layer:layer + 1].copy()) for layer in range(self.num_layers)]
+
+    def _outputs(self, X, truncate=None):
+        """The predictions for a batch: one matrix (many-to-one) or one per step."""
+        steps = [X[:, t, :] for t in range(X.shape[1])]
+        states, _ = self._rnn(steps, h0=self._initial_state(X.dtype), truncate=truncate)
+        if not self.many_to_many_:
+            return [states[-1] @ self._out_weight + self._out_bias]
+        return [h @ self._out_weight + self._out_bias for h in states]
+
+    def _predict(self, X):
+        with mf.no_grad():
+            outputs = [o.numpy() for o in self._outputs(X)]
+        prediction = np.stack(outputs, axis=1) if self.many_to_many_ else outputs[0]
+        return prediction.ravel() if self._output_ndim == 1 else prediction
+
+    def _score(self, X, y, sample_weight=None):
+        prediction = self._predict(X)
+        if not np.isfinite(prediction).all():
+            return np.nan
+        truth = y.reshape(prediction.shape)
+        if self.many_to_many_:  # every step of every sample is one observation
+            outputs = self.n_outputs_
+            weights = None if sample_weight is None else np.repeat(sample_weight, X.shape[1])
+            return r2_score(truth.reshape(-1, outputs), prediction.reshape(-1, outputs),
+                            sample_weight=weights)
+        return r2_score(truth, prediction, sample_weight=sample_weight)
+
+    def _objective(self, X, y, weights):
+        """(the loss as a tree, its value): ½·mean((Ŷ − Y)²) + (α/2n)·Σ‖W‖²."""
+        outputs = self._outputs(X, truncate=self.bptt_truncate)
+        targets = [y] if not self.many_to_many_ else [y[:, t, :] for t in range(y.shape[1])]
+        total_weight = X.shape[0] if weights is None else weights.sum()
+        entries = len(outputs) * self.n_outputs_
+        data_term = None
+        for output, target in zip(outputs, targets):
+            if weights is None:
+                term = mf.mse_loss(output, target, reduction="sum")
+            else:
+                term = mf.sum(weights[:, None] * (output - target) ** 2)
+            data_term = term if data_term is None else data_term + term
+        objective = data_term * (0.5 / (total_weight * entries))
+        if self.alpha:
+            penalty = None
+            for w in self._weights():
+                square = mf.sum(w * w)
+                penalty = square if penalty is None else penalty + square
+            objective = objective + penalty * (0.5 * self.alpha / total_weight)
+        return objective
+
+    # ---- fitting -------------------------------------------------------------------------------
+    def _fit(self, X, y, sample_weight, incremental):
+        check_params(self, _RNN_CONSTRAINTS)
+        first_pass = not hasattr(self, "_rnn") or (not self.warm_start and not incremental)
+        X = self._check_X(X, reset=first_pass)
+        output_ndim = np.ndim(y)
+        y = self._check_y(y, X)
+        sample_weight = validate_sample_weight(sample_weight, X.shape[0], X.dtype)
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self.n_features_in_ = X.shape[2]
+            self.seq_len_ = X.shape[1]
+            self.many_to_many_ = y.ndim == 3
+            self.n_outputs_ = y.shape[-1]
+            self._output_ndim = output_ndim  # predictions come back shaped like this y
+            self._build(X.dtype)
+            start_history(self)
+            self.grad_norm_curve_ = []
+            self._best_parameters = self._snapshot()
+        elif (y.ndim == 3) != self.many_to_many_ or y.shape[-1] != self.n_outputs_:
+            raise ValueError("RNNRegressor: y's shape does not match the fitted model's outputs")
+        parameters = self._network_parameters()
+        if not incremental or not hasattr(self, "_optimizer"):
+            self._optimizer = make_solver(self, parameters)
+        self._optimizer.params = parameters
+        epoch_norms = []
+
+        def train_batch(X_batch, y_batch, w_batch):
+            objective = self._objective(X_batch, y_batch, w_batch)
+            for p in parameters:
+                p.grad = None
+            objective.backward()
+            epoch_norms.append(_clip(parameters, self.clip_norm))
+            self._optimizer.step()
+            return objective.item()
+
+        def after_epoch():
+            self.grad_norm_curve_.append(float(np.mean(epoch_norms)))
+            epoch_norms.clear()
+
+        fit_stochastic(self, X, y, sample_weight, incremental, train_batch, after_epoch)
+        check_finite(parameters)
+        for p in parameters:
+            p.grad = None  # the last batch's gradients are of no use after fit
+        return self
+
+    def _snapshot(self):
+        return [p.data.copy() for p in self._network_parameters()]
+
+    def _restore(self, snapshot):
+        for p, saved in zip(self._network_parameters(), snapshot):
+            p.data[...] = saved
+
+
+def _clip(parameters, max_norm):
+    """The gradients' total norm √(Σ‖g‖²), before scaling them down to max_norm if it is set."""
+    total = math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in parameters))
+    if max_norm is not None and total > max_norm:
+        scale = max_norm / (total + 1e-6)
+        for p in parameters:
+            p.grad *= scale
+    return total
