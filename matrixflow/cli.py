@@ -6,6 +6,10 @@
         PyTorch in float64; one row per op; exit status 1 on any failure.
     matrixflow ops
         print the op table (differential and rules) as Markdown.
+    matrixflow demo [--png PATH]
+        train MLPRegressor and RNNRegressor on the yearly sunspot numbers and print their
+        held-out R² and RMSE beside the persistence forecast (needs scikit-learn; a PNG of
+        the loss curves and forecasts when matplotlib is installed).
 """
 
 from __future__ import annotations
@@ -48,8 +52,9 @@ def _shapes_tried(labels, width=44):
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def verify(names=None, seed=0, no_torch=False, out=sys.stdout) -> int:
+def verify(names=None, seed=0, no_torch=False, out=None) -> int:
     """Run every check of the named ops (all by default); print the table; 0 when all pass."""
+    out = out or sys.stdout
     torch, torch_status = _load_torch(no_torch)
     selected = ops_in_table_order() if not names else [REGISTRY[n] for n in names]
     print("matrixflow verify: each op's backward against central differences (ε = "
@@ -111,10 +116,18 @@ def main(argv=None) -> int:
     check.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     check.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     commands.add_parser("ops", help="print the op table as Markdown")
+    demo = commands.add_parser("demo", help="train both estimators on real data and score "
+                                            "them against a naive forecast")
+    demo.add_argument("--png", default="matrixflow-demo.png", help="where to save the plot")
     args = parser.parse_args(argv)
     try:
         if args.command == "verify":
             return verify(args.op, args.seed, args.no_torch)
+        if args.command == "demo":
+            from models import demo as demo_module  # scikit-learn: loaded only for the demo
+
+            demo_module.run(args.png)
+            return 0
         print(op_table_markdown())
         return 0
     except BrokenPipeError:  # `matrixflow verify | head`: the reader left; stop quietly

@@ -1,0 +1,97 @@
+"""`matrixflow demo`: both estimators on real data, beside the naive forecast they must beat.
+
+Yearly sunspot numbers (1700–2008, public domain): predict next year's number from the last
+ten.  The models learn on the years up to 1949 and are scored on 1950–2008, which they never
+saw; "persistence" (next year = this year) is the baseline.  With matplotlib installed, the loss
+curves and the forecasts are saved as a PNG.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from . import datasets
+from .mlp import MLPRegressor
+from .rnn import RNNRegressor
+
+WINDOW = 10
+FIRST_TEST_YEAR = 1950
+
+
+def _scores(truth, prediction):
+    residual = truth - prediction
+    r2 = 1.0 - np.sum(residual**2) / np.sum((truth - truth.mean()) ** 2)
+    return r2, float(np.sqrt(np.mean(residual**2)))
+
+
+def run(png_path="matrixflow-demo.png", out=None):
+    """Train, score and print; return {model name: (R², RMSE)} on the held-out years."""
+    out = out or sys.stdout
+    data = datasets.load_sunspots(window=WINDOW, sequences=True)
+    years = data.target_times.astype(int)
+    train = years < FIRST_TEST_YEAR
+    scale = data.X[train].std()  # one scale for inputs and targets, from the training years
+    X, y = data.X / scale, data.y / scale
+    X_flat = X[:, :, 0]
+    models = {
+        "MLPRegressor(hidden_layer_sizes=(32,))": (
+            MLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=500,
+                         random_state=0), X_flat),
+        "RNNRegressor(hidden_size=32)": (
+            RNNRegressor(hidden_size=32, learning_rate_init=0.01, max_iter=500,
+                         random_state=0), X),
+    }
+    print(f"Sunspots: next year's number from the last {WINDOW} "
+          f"(train {years[train][0]}–{years[train][-1]}, "
+          f"test {years[~train][0]}–{years[~train][-1]}: {int((~train).sum())} years unseen)\n",
+          file=out)
+    print(f"{'model':<40} {'test R²':>8} {'RMSE':>7} {'epochs':>7} {'fit':>8}", file=out)
+    truth = data.y[~train]
+    results = {"persistence (next year = this year)": _scores(truth, data.X[~train, -1, 0])}
+    print(f"{'persistence (next year = this year)':<40} {results[next(iter(results))][0]:8.3f} "
+          f"{results[next(iter(results))][1]:7.1f} {'—':>7} {'—':>8}", file=out)
+    forecasts, curves = {}, {}
+    for name, (model, inputs) in models.items():
+        started = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(inputs[train], y[train])
+        seconds = time.perf_counter() - started
+        forecasts[name] = model.predict(inputs[~train]) * scale
+        curves[name] = model.loss_curve_
+        results[name] = _scores(truth, forecasts[name])
+        print(f"{name:<40} {results[name][0]:8.3f} {results[name][1]:7.1f} {model.n_iter_:7d} "
+              f"{seconds:7.2f}s", file=out)
+    _plot(png_path, years[~train], truth, forecasts, curves, out)
+    return results
+
+
+def _plot(path, years, truth, forecasts, curves, out):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("\n(pip install matplotlib to save the loss curves and forecasts as a PNG)",
+              file=out)
+        return
+    figure, (losses, forecast) = plt.subplots(1, 2, figsize=(12, 4))
+    for name, curve in curves.items():
+        losses.plot(curve, label=name.split("(")[0])
+    losses.set(yscale="log", xlabel="epoch", ylabel="training loss", title="Loss curves")
+    losses.legend()
+    forecast.plot(years, truth, "k-", label="observed")
+    for name, values in forecasts.items():
+        forecast.plot(years, values, label=name.split("(")[0])
+    forecast.set(xlabel="year", ylabel="sunspot number", title="One-year-ahead forecasts")
+    forecast.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    print(f"\nSaved {path}", file=out)

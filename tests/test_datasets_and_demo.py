@@ -1,0 +1,52 @@
+"""The shipped series, their windows, and `matrixflow demo` on them."""
+
+import io
+
+import numpy as np
+import pytest
+
+from matrixflow import cli
+from models import datasets, demo
+
+
+@pytest.mark.parametrize("loader, rows, first, last", [
+    (datasets.load_sunspots, 309, ("1700", 5.0), ("2008", 2.9)),
+    (datasets.load_co2, 526, ("1958-03", 316.1), ("2001-12", 371.02)),
+    (datasets.load_nile, 100, ("1871", 1120.0), ("1970", 740.0)),
+])
+def test_the_series_are_complete_and_windows_line_up(loader, rows, first, last):
+    data = loader(window=4, horizon=2)
+    assert data.series.shape == (rows,) and len(data.times) == rows
+    assert (data.times[0], data.series[0]) == first
+    assert data.times[-1] == last[0] and data.series[-1] == pytest.approx(last[1])
+    assert data.X.shape == (rows - 5, 4) and data.y.shape == (rows - 5,)
+    np.testing.assert_array_equal(data.X[0], data.series[:4])
+    assert data.y[0] == data.series[5]  # two steps after the window's last value
+    assert data.target_times[0] == data.times[5]
+    assert "public domain" in data.DESCR.lower()
+    assert loader(window=4, sequences=True).X.shape == (rows - 4, 4, 1)
+
+
+def test_windows_of_a_short_series_are_refused():
+    with pytest.raises(ValueError, match="too short"):
+        datasets.make_windows(np.arange(5.0), window=5)
+    with pytest.raises(ValueError, match="unknown series"):
+        datasets.load_series("rainfall")
+
+
+def test_demo_beats_persistence_and_saves_its_plot(tmp_path):
+    out = io.StringIO()
+    png = tmp_path / "demo.png"
+    results = demo.run(png, out=out)
+    persistence = results.pop("persistence (next year = this year)")
+    assert len(results) == 2
+    for r2, rmse in results.values():
+        assert r2 > persistence[0] + 0.2 and rmse < persistence[1]
+    text = out.getvalue()
+    assert "MLPRegressor" in text and "RNNRegressor" in text and "persistence" in text
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_demo_command_runs(tmp_path, capsys):
+    assert cli.main(["demo", "--png", str(tmp_path / "d.png")]) == 0
+    assert "test R²" in capsys.readouterr().out
