@@ -9,7 +9,7 @@ gradient rule is derived with the trace trick, from dL = tr(Ȳᵀ dY) to tr(Ā�
     y.backward()          # X.grad == 2·X
 """
 
-from . import ops
+from . import nn, ops, optim
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import device_of
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
@@ -93,9 +93,11 @@ __all__ = [
     "mse_loss",
     "mul",
     "neg",
+    "nn",
     "no_grad",
     "numerical_grad",
     "ops",
+    "optim",
     "pow",
     "relu",
     "reshape",

@@ -1,62 +1,97 @@
-"""scikit-learn's two stochastic solvers, over matrixflow parameters.
+"""scikit-learn's two stochastic solvers, as matrixflow.optim optimizers.
 
-MLPRegressor promises scikit-learn's behaviour, so it updates its weights with scikit-learn's
-formulas (`sklearn.neural_network._stochastic_optimizers`), which differ from PyTorch's in two
-places: Adam folds the bias corrections into the step, lr_t = lr·√(1−β₂ᵗ)/(1−β₁ᵗ), so ε is
-added to √v rather than to √v̂; and SGD keeps a velocity that already contains the learning
-rate, v ← μv − lr·g, which matters once the rate changes (invscaling, adaptive).  Each update is
-written in scikit-learn's order of operations, so equal gradients give equal weights.
+MLPRegressor promises scikit-learn's behaviour, so it steps its weights with scikit-learn's
+formulas (`sklearn.neural_network._stochastic_optimizers`), which differ from PyTorch's (and
+matrixflow.optim's Adam and SGD) in two places: Adam folds the bias corrections into the step,
+lr_t = lr·√(1−β₂ᵗ)/(1−β₁ᵗ), so ε is added to √v rather than to √v̂; and SGD keeps a velocity
+that already holds the learning rate, v ← μv − lr·g, which matters once the rate changes.  Each
+update is written in scikit-learn's order of operations, so equal gradients give equal weights.
+The current learning rate lives in `param_groups[0]["lr"]`, as for any optimizer.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from matrixflow import optim
 
-class SklearnSGD:
-    """v ← μ·v − lr·g;  p ← p + v, or p ← p + μ·v − lr·g with Nesterov's momentum.
 
-    learning_rate "constant"; "invscaling": lr = lr₀ / (t + 1)^power_t after each epoch (t the
+class _SklearnSolver(optim.Optimizer):
+    """The epoch hooks scikit-learn's loop calls, and the state saved with a model."""
+
+    @property
+    def learning_rate(self) -> float:
+        return self.param_groups[0]["lr"]
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        for group in self.param_groups:
+            group["lr"] = float(value)
+
+    @property
+    def params(self) -> list:
+        return self.param_groups[0]["params"]
+
+    @params.setter
+    def params(self, parameters) -> None:
+        """Point the solver at new Nodes over the same arrays (a later fit or partial_fit)."""
+        old = self.params
+        self.param_groups[0]["params"] = list(parameters)
+        self.state = {new: self.state[p] for p, new in zip(old, parameters) if p in self.state}
+
+    def iteration_ends(self, time_step) -> None:
+        """Called after each epoch with the number of samples seen so far."""
+
+    def trigger_stopping(self, message, verbose) -> bool:
+        """Whether to stop when the stopping rule fires."""
+        if verbose:
+            print(message + " Stopping.")
+        return True
+
+    def state_arrays(self) -> dict:
+        """The solver's state as arrays and numbers, for an .npz file."""
+        keys = sorted({key for s in self.state.values() for key in s})
+        return {"learning_rate": self.learning_rate,
+                **{key: [self.state[p][key] for p in self.params] for key in keys
+                   if all(key in self.state.get(p, {}) for p in self.params)}}
+
+    def restore(self, saved) -> None:
+        self.learning_rate = float(saved["learning_rate"])
+        for position, p in enumerate(self.params):
+            self.state[p] = {key: (np.array(values[position]) if key != "step"
+                                   else int(values[position]))
+                             for key, values in saved.items() if key != "learning_rate"}
+
+
+class SklearnSGD(_SklearnSolver):
+    """v ← μ·v − lr·g;  θ ← θ + v, or θ ← θ + μ·v − lr·g with Nesterov's momentum.
+
+    lr_schedule "constant"; "invscaling": lr = lr₀ / (t + 1)^power_t after each epoch (t the
     samples seen); "adaptive": lr ÷ 5 each time the stopping rule fires, until lr ≤ 1e-6.
     """
 
     def __init__(self, params, learning_rate_init, lr_schedule, momentum, nesterov, power_t):
-        self.params = list(params)
+        super().__init__(params, {"lr": float(learning_rate_init)})
         self.learning_rate_init = learning_rate_init
-        self.learning_rate = float(learning_rate_init)
-        self.lr_schedule = lr_schedule
-        self.momentum = momentum
-        self.nesterov = nesterov
-        self.power_t = power_t
-        self.velocities = [np.zeros_like(p.data) for p in self.params]
+        self.lr_schedule, self.momentum = lr_schedule, momentum
+        self.nesterov, self.power_t = nesterov, power_t
 
-    def step(self):
-        velocities = []
-        for p, velocity in zip(self.params, self.velocities):
-            update = self.momentum * velocity - self.learning_rate * p.grad
-            velocities.append(update)
-            if self.nesterov:
-                update = self.momentum * update - self.learning_rate * p.grad
-            p.data += update
-        self.velocities = velocities
-
-    def state(self):
-        return {"learning_rate": self.learning_rate, "velocities": self.velocities}
-
-    def restore(self, state):
-        self.learning_rate = float(state["learning_rate"])
-        self.velocities = [np.array(v) for v in state["velocities"]]
+    def _update(self, theta, grad, state, group):
+        velocity = state.get("velocity", np.zeros_like(theta))
+        update = self.momentum * velocity - group["lr"] * grad
+        state["velocity"] = update
+        if self.nesterov:
+            update = self.momentum * update - group["lr"] * grad
+        theta += update
 
     def iteration_ends(self, time_step):
         if self.lr_schedule == "invscaling":
             self.learning_rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t
 
     def trigger_stopping(self, message, verbose):
-        """Whether to stop when the loss stalls; 'adaptive' first divides the rate by 5."""
+        """Stop, except that 'adaptive' first divides the rate by 5 (until it is ≤ 1e-6)."""
         if self.lr_schedule != "adaptive":
-            if verbose:
-                print(message + " Stopping.")
-            return True
+            return super().trigger_stopping(message, verbose)
         if self.learning_rate <= 1e-6:
             if verbose:
                 print(message + " Learning rate too small. Stopping.")
@@ -67,42 +102,20 @@ class SklearnSGD:
         return False
 
 
-class SklearnAdam:
-    """m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  p ← p − lr_t·m/(√v + ε),
+class SklearnAdam(_SklearnSolver):
+    """m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − lr_t·m/(√v + ε),
     lr_t = lr·√(1−β₂ᵗ)/(1−β₁ᵗ)."""
 
     def __init__(self, params, learning_rate_init, beta_1, beta_2, epsilon):
-        self.params = list(params)
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = float(learning_rate_init)
+        super().__init__(params, {"lr": float(learning_rate_init)})
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
-        self.t = 0
-        self.ms = [np.zeros_like(p.data) for p in self.params]
-        self.vs = [np.zeros_like(p.data) for p in self.params]
 
-    def step(self):
-        self.t += 1
-        grads = [p.grad for p in self.params]
-        self.ms = [self.beta_1 * m + (1 - self.beta_1) * g for m, g in zip(self.ms, grads)]
-        self.vs = [self.beta_2 * v + (1 - self.beta_2) * (g**2) for v, g in zip(self.vs, grads)]
-        self.learning_rate = (self.learning_rate_init * np.sqrt(1 - self.beta_2**self.t)
-                              / (1 - self.beta_1**self.t))
-        for p, m, v in zip(self.params, self.ms, self.vs):
-            p.data += -self.learning_rate * m / (np.sqrt(v) + self.epsilon)
-
-    def state(self):
-        return {"t": self.t, "learning_rate": self.learning_rate, "ms": self.ms, "vs": self.vs}
-
-    def restore(self, state):
-        self.t = int(state["t"])
-        self.learning_rate = float(state["learning_rate"])
-        self.ms = [np.array(m) for m in state["ms"]]
-        self.vs = [np.array(v) for v in state["vs"]]
-
-    def iteration_ends(self, time_step):
-        pass
-
-    def trigger_stopping(self, message, verbose):
-        if verbose:
-            print(message + " Stopping.")
-        return True
+    def _update(self, theta, grad, state, group):
+        if not state:
+            state.update(step=0, m=np.zeros_like(theta), v=np.zeros_like(theta))
+        state["step"] += 1
+        step, m, v = state["step"], state["m"], state["v"]
+        state["m"] = m = self.beta_1 * m + (1 - self.beta_1) * grad
+        state["v"] = v = self.beta_2 * v + (1 - self.beta_2) * (grad**2)
+        lr_t = group["lr"] * np.sqrt(1 - self.beta_2**step) / (1 - self.beta_1**step)
+        theta += -lr_t * m / (np.sqrt(v) + self.epsilon)

@@ -120,7 +120,8 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
         """Write the fitted model (parameters, weights, history, solver state) to an .npz file."""
         check_is_fitted(self)
         optimizer = getattr(self, "_optimizer", None)
-        save_estimator(self, path, _FITTED, optimizer.state() if optimizer is not None else {})
+        solver_state = optimizer.state_arrays() if optimizer is not None else {}
+        save_estimator(self, path, _FITTED, solver_state)
 
     @classmethod
     def load(cls, path):

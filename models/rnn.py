@@ -20,7 +20,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 import matrixflow as mf
-from matrixflow import nn
+from matrixflow import nn, optim
 
 from ._persistence import load_estimator, save_estimator
 from ._training import (
@@ -131,7 +131,8 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         self._state = self._snapshot()
         optimizer = getattr(self, "_optimizer", None)
-        save_estimator(self, path, _FITTED, optimizer.state() if optimizer is not None else {})
+        solver_state = optimizer.state_arrays() if optimizer is not None else {}
+        save_estimator(self, path, _FITTED, solver_state)
 
     @classmethod
     def load(cls, path):
@@ -291,7 +292,8 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             for p in parameters:
                 p.grad = None
             objective.backward()
-            epoch_norms.append(_clip(parameters, self.clip_norm))
+            # the norm before clipping; clip_norm=None only measures it
+            epoch_norms.append(optim.clip_grad_norm(parameters, self.clip_norm or np.inf))
             self._optimizer.step()
             return objective.item()
 
@@ -312,12 +314,3 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         for p, saved in zip(self._network_parameters(), snapshot):
             p.data[...] = saved
 
-
-def _clip(parameters, max_norm):
-    """The gradients' total norm √(Σ‖g‖²), before scaling them down to max_norm if it is set."""
-    total = math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in parameters))
-    if max_norm is not None and total > max_norm:
-        scale = max_norm / (total + 1e-6)
-        for p in parameters:
-            p.grad *= scale
-    return total

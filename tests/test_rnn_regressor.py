@@ -90,7 +90,8 @@ def test_batches_are_many_sequences_never_one_at_a_time(monkeypatch):
                         lambda self, X, y, w: sizes.append(len(X)) or original(self, X, y, w))
     _quiet_fit(model, X, y)
     assert sizes == [32, 32, 32, 4] * 2
-    assert model._optimizer.t == 8
+    first = model._network_parameters()[0]
+    assert model._optimizer.state[first]["step"] == 8
 
 
 def test_same_random_state_gives_the_same_model():
