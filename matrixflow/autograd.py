@@ -101,6 +101,12 @@ def backward(root, gradient=None) -> None:
             "backward: this node does not require grad — none of the leaves it was built from "
             "has requires_grad=True, or it was built inside no_grad()"
         )
+    if _is_symbolic(root):  # symbols: run the rules as a graph; .grad holds expressions
+        seed = _seed(root, gradient, "backward", create_graph=True)
+        for node, total in _walk([root], [seed], create_graph=True, targets=None):
+            expression = total.data if node.grad is None else node.grad + total.data
+            node.grad = expression.simplify()
+        return
     seed = _seed(root, gradient, "backward", create_graph=False)
     collected = _walk([root], [seed], create_graph=False, targets=None)
     handed_out = set()
@@ -171,6 +177,8 @@ def grad(
                 f"grad: input {position} (shape {node.shape}) does not require grad; "
                 "create it with requires_grad=True"
             )
+    symbolic = any(_is_symbolic(output) for output in outputs)
+    create_graph = create_graph or symbolic  # on symbols the rules run as a graph
     roots, seeds = [], []
     for position, (output, seed) in enumerate(zip(outputs, gradients)):
         label = "grad" if single_output else f"grad (output {position})"
@@ -188,6 +196,9 @@ def grad(
     handed_out = set()
     by_id = {id(node): total if create_graph else _own(total, node, handed_out)
              for node, total in walked}
+    if symbolic:  # a closed form to read: the rules' raw output, simplified
+        for total in by_id.values():
+            total.data = total.data.simplify()
     results = []
     for position, node in enumerate(inputs):
         total = by_id.get(id(node))
@@ -206,6 +217,10 @@ def grad(
             total = _leaf(total)
         results.append(total)
     return results
+
+
+def _is_symbolic(node) -> bool:
+    return type(node.data).__name__ == "Sym"
 
 
 def _seed(root, gradient, label, create_graph):

@@ -17,6 +17,7 @@ import numbers
 import numpy as np
 
 from .backend import device_of, is_cupy_array, to_device
+from .symbolic.expr import Sym
 
 _KEPT_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -30,6 +31,8 @@ def to_matrix(data, dtype=None):
     """
     if isinstance(data, Node):
         return data.data
+    if type(data) is Sym:
+        return data
     if isinstance(data, (numbers.Number, np.number, np.bool_)):
         if isinstance(data, (complex, np.complexfloating)):
             raise TypeError(
@@ -193,6 +196,9 @@ class Node:
     # ---- conversion -------------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (copied from the GPU when it lives there)."""
+        if type(self.data) is Sym:
+            raise TypeError("a symbolic node holds an expression, not numbers: evaluate it "
+                            "with node.data.evaluate(A=..., X=...)")
         return to_device(self.data, "cpu")
 
     def item(self) -> float:
@@ -249,6 +255,9 @@ class Node:
         return self.data[0, 0]
 
     def __repr__(self) -> str:
+        if type(self.data) is Sym:
+            rows, cols = self.data.shape
+            return f"Node({self.data}, {rows}×{cols} symbolic)"
         body = np.array2string(self.numpy(), separator=", ", prefix="Node(")
         extras = []
         if self.op is not None:

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..autograd import _grad_enabled
 from ..node import Node, _leaf, _result, as_operand
+from ..symbolic.expr import Sym
 
 
 class Rule:
@@ -129,6 +130,8 @@ def apply1(op: Op, a, attrs=None):
     data_a = a.data
     if op.check is not None:
         op.check(data_a, **attrs) if attrs else op.check(data_a)
+    if type(data_a) is Sym:
+        return _symbolic(op, (a,), attrs)
     try:
         data = op.forward(data_a, **attrs) if attrs else op.forward(data_a)
     except (ValueError, IndexError, np.linalg.LinAlgError) as exc:
@@ -155,6 +158,8 @@ def apply2(op: Op, a, b, attrs=None):
     data_a, data_b = a.data, b.data
     if op.check is not None:
         op.check(data_a, data_b, **attrs) if attrs else op.check(data_a, data_b)
+    if type(data_a) is Sym or type(data_b) is Sym:
+        return _symbolic(op, (a, b), attrs)
     try:
         data = op.forward(data_a, data_b, **attrs) if attrs else op.forward(data_a, data_b)
     except (ValueError, IndexError, np.linalg.LinAlgError) as exc:
@@ -162,6 +167,21 @@ def apply2(op: Op, a, b, attrs=None):
     if not _grad_enabled.get():
         return _leaf(data)
     return _result(data, op, a, b, attrs, a.requires_grad or b.requires_grad)
+
+
+def _symbolic(op: Op, operands, attrs):
+    """op on Nodes holding symbolic matrices: a node whose data is the Sym op(…)."""
+    from ..symbolic.expr import constant_matrix
+    from ..symbolic.functions import from_op
+
+    args = [x.data if type(x.data) is Sym else constant_matrix(x.data, x.name)
+            for x in operands]
+    data = from_op(op, args, attrs)
+    if not _grad_enabled.get():
+        return _leaf(data)
+    requires_grad = any(x.requires_grad for x in operands)
+    right = operands[1] if len(operands) == 2 else None
+    return _result(data, op, operands[0], right, attrs, requires_grad)
 
 
 def _failure(op: Op, exc: Exception, arrays) -> Exception:

@@ -1,0 +1,336 @@
+"""Sym: a symbolic matrix expression, the data a Node holds when it is built from symbols.
+
+A Sym is an immutable tree: a leaf (a named matrix, a numeric constant, I, a matrix of ones)
+or an operation on Syms.  Ops applied to Nodes holding Syms build Syms instead of computing
+arrays (`from_op`), so the graph-building backward, run on symbolic leaves, returns each
+gradient as a Sym — derived by the very rules that compute numeric gradients.  `simplify`
+(simplify.py) brings it to textbook form; `evaluate` computes it on numbers.
+
+Every Sym knows its shape.  Kinds:
+  symbol(name) · const(value) · identity · ones · zeros
+  add(terms…) · scale(c, x) · matmul(factors…) · hadamard(factors…) · transpose(x)
+  div(a, b) · power(x, p) · apply(name, args…, attrs) — a function such as exp, inv, tr, sum
+  compare(op, a, b) — an indicator [a op b] · where(cond, a, b)
+"""
+
+from __future__ import annotations
+
+import numbers
+from itertools import pairwise
+
+import numpy as np
+
+_FLOAT = np.dtype(np.float64)
+
+
+class Sym:
+    """A symbolic matrix: `kind`, `args` (Syms), `attrs` (constants), `shape`."""
+
+    __slots__ = ("_key", "args", "attrs", "kind", "shape")
+
+    ndim = 2
+    dtype = _FLOAT
+    # NumPy hands ufuncs and functions on Syms to the methods below, never coercing them.
+    __array_priority__ = 1000
+
+    def __init__(self, kind, args=(), attrs=None, shape=(1, 1)):
+        self.kind = kind
+        self.args = tuple(args)
+        self.attrs = attrs
+        self.shape = (int(shape[0]), int(shape[1]))
+        self._key = None
+
+    # ---- identity -------------------------------------------------------------------------
+    @property
+    def key(self):
+        """A hashable structural key: equal keys, equal expressions."""
+        if self._key is None:
+            self._key = (self.kind, _freeze(self.attrs), self.shape,
+                         tuple(a.key for a in self.args))
+        return self._key
+
+    def same(self, other) -> bool:
+        return isinstance(other, Sym) and self.key == other.key
+
+    __hash__ = None  # == builds an indicator; compare structure with .same() or .key
+
+    @property
+    def size(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.shape == (1, 1)
+
+    # ---- what rules do to the values of their operands ------------------------------------
+    def __add__(self, other):
+        return add(self, lift(other))
+
+    def __radd__(self, other):
+        return add(lift(other), self)
+
+    def __sub__(self, other):
+        return add(self, scale(-1, lift(other)))
+
+    def __rsub__(self, other):
+        return add(lift(other), scale(-1, self))
+
+    def __mul__(self, other):
+        return hadamard(self, lift(other))
+
+    def __rmul__(self, other):
+        return hadamard(lift(other), self)
+
+    def __truediv__(self, other):
+        return div(self, lift(other))
+
+    def __rtruediv__(self, other):
+        return div(lift(other), self)
+
+    def __matmul__(self, other):
+        return matmul(self, lift(other))
+
+    def __rmatmul__(self, other):
+        return matmul(lift(other), self)
+
+    def __neg__(self):
+        return scale(-1, self)
+
+    def __pow__(self, exponent):
+        return power(self, float(exponent))
+
+    def __gt__(self, other):
+        return compare(">", self, lift(other))
+
+    def __ge__(self, other):
+        return compare("≥", self, lift(other))
+
+    def __lt__(self, other):
+        return compare("<", self, lift(other))
+
+    def __le__(self, other):
+        return compare("≤", self, lift(other))
+
+    def __eq__(self, other):  # an indicator matrix [A = B], as NumPy's == gives a mask
+        return compare("=", self, lift(other))
+
+    def __ne__(self, other):
+        return compare("≠", self, lift(other))
+
+    def __invert__(self):
+        if self.kind == "compare":
+            return compare(_NEGATED[self.attrs], *self.args)
+        raise TypeError("~ applies to a symbolic indicator [A > 0] only")
+
+    @property
+    def T(self):  # the matrix-calculus name
+        return transpose(self)
+
+    def sum(self, axis=None, keepdims=True, **_):
+        return apply("sum", self, axis=axis)
+
+    def astype(self, dtype=None, copy=True):
+        return self
+
+    def any(self):  # symbols hold no NaN: a rule's NaN test is False on them
+        return False
+
+    def all(self):  # no entry is known to be anything: take a rule's general branch
+        return False
+
+    def __bool__(self):
+        raise TypeError("the truth value of a symbolic matrix is unknown")
+
+    # NumPy functions a rule may call on its operands' values
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__" or kwargs.get("out") is not None:
+            raise TypeError(f"np.{ufunc.__name__}.{method} is not supported on symbols")
+        args = [lift(x) for x in inputs]
+        if ufunc.__name__ in _UFUNCS:
+            return _UFUNCS[ufunc.__name__](*args)
+        return apply(ufunc.__name__, *args)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func is np.where:
+            return where(*(lift(a) for a in args))
+        raise TypeError(f"np.{func.__name__} is not supported on symbols")
+
+    # ---- printing and evaluating ----------------------------------------------------------
+    def __str__(self) -> str:
+        from .printing import to_text
+
+        return to_text(self)
+
+    def __repr__(self) -> str:
+        return f"Sym({self}, shape {self.shape[0]}×{self.shape[1]})"
+
+    def latex(self) -> str:
+        from .printing import to_latex
+
+        return to_latex(self)
+
+    def simplify(self) -> Sym:
+        from .simplify import simplify
+
+        return simplify(self)
+
+    def evaluate(self, values=None, **named):
+        """The expression on numbers: values = {symbol name: array}."""
+        from .evaluate import evaluate
+
+        return evaluate(self, {**(values or {}), **named})
+
+    def symbols(self) -> set[str]:
+        """The names of the symbols the expression depends on."""
+        if self.kind == "symbol":
+            return {self.attrs}
+        found = set()
+        for arg in self.args:
+            found |= arg.symbols()
+        return found
+
+
+_NEGATED = {">": "≤", "≤": ">", "<": "≥", "≥": "<", "=": "≠", "≠": "="}
+
+
+def _freeze(attrs):
+    if isinstance(attrs, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in attrs.items()))
+    if isinstance(attrs, (list, tuple)):
+        return tuple(_freeze(a) for a in attrs)
+    if isinstance(attrs, np.ndarray):
+        return ("array", attrs.shape, tuple(attrs.ravel().tolist()))
+    if isinstance(attrs, slice):
+        return ("slice", attrs.start, attrs.stop, attrs.step)
+    return attrs
+
+
+# ---- leaves ----------------------------------------------------------------------------------
+def symbol(name: str, shape) -> Sym:
+    return Sym("symbol", (), name, shape)
+
+
+def const(value: float) -> Sym:
+    return Sym("const", (), float(value), (1, 1))
+
+
+def identity(n: int) -> Sym:
+    return Sym("identity", (), None, (n, n))
+
+
+def ones(shape) -> Sym:
+    return Sym("ones", (), None, shape)
+
+
+def zeros(shape) -> Sym:
+    return Sym("zeros", (), None, shape)
+
+
+def constant_matrix(array, name=None) -> Sym:
+    """A numeric matrix met in an expression: I, 1, 0 or c when it is one, else named."""
+    array = np.asarray(array, dtype=np.float64)
+    if array.ndim == 0:
+        array = array.reshape(1, 1)
+    if array.size and np.all(array == array.flat[0]):
+        c = float(array.flat[0])
+        if array.shape == (1, 1):
+            return const(c)
+        base = ones(array.shape) if c != 0 else zeros(array.shape)
+        return base if c in (0.0, 1.0) else scale(c, base)
+    if array.shape[0] == array.shape[1] and np.array_equal(array, np.eye(array.shape[0])):
+        return identity(array.shape[0])
+    return Sym("matrix", (), (name or "C", array), array.shape)
+
+
+def lift(value) -> Sym:
+    """A Sym for `value`: a Sym as is, a number or array as a constant."""
+    if isinstance(value, Sym):
+        return value
+    if isinstance(value, (numbers.Number, np.number, np.bool_)):
+        return const(float(value))
+    return constant_matrix(value)
+
+
+# ---- operations (raw constructors: simplify.py does the algebra) ----------------------------
+def _broadcast(*shapes):
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError as exc:
+        raise ValueError(f"symbolic shapes {' and '.join(map(str, shapes))} do not "
+                         "broadcast") from exc
+
+
+def add(*terms) -> Sym:
+    return Sym("add", terms, None, _broadcast(*(t.shape for t in terms)))
+
+
+def scale(c, x) -> Sym:
+    return Sym("scale", (x,), float(c), x.shape)
+
+
+def matmul(*factors) -> Sym:
+    for left, right in pairwise(factors):
+        if left.shape[1] != right.shape[0]:
+            raise ValueError(f"symbolic matmul: {left.shape} @ {right.shape}")
+    return Sym("matmul", factors, None, (factors[0].shape[0], factors[-1].shape[1]))
+
+
+def hadamard(*factors) -> Sym:
+    return Sym("hadamard", factors, None, _broadcast(*(f.shape for f in factors)))
+
+
+def transpose(x) -> Sym:
+    return Sym("transpose", (x,), None, (x.shape[1], x.shape[0]))
+
+
+def div(a, b) -> Sym:
+    return Sym("div", (a, b), None, _broadcast(a.shape, b.shape))
+
+
+def power(x, p) -> Sym:
+    return Sym("power", (x,), float(p), x.shape)
+
+
+def compare(op, a, b) -> Sym:
+    return Sym("compare", (a, b), op, _broadcast(a.shape, b.shape))
+
+
+def where(condition, a, b) -> Sym:
+    return Sym("where", (condition, a, b), None,
+               _broadcast(condition.shape, a.shape, b.shape))
+
+
+def apply(name, *args, shape=None, **attrs) -> Sym:
+    """f(args…): a named function of matrices, with its constants `attrs`."""
+    if shape is None:
+        shape = _APPLY_SHAPES.get(name, lambda args, attrs: args[0].shape)(args, attrs)
+    return Sym("apply", args, (name, dict(attrs)), shape)
+
+
+def _reduced(args, attrs):
+    rows, cols = args[0].shape
+    axis = attrs.get("axis")
+    return (1, 1) if axis is None else ((1, cols) if axis == 0 else (rows, 1))
+
+
+_APPLY_SHAPES = {
+    "sum": _reduced, "mean": _reduced, "max": _reduced,
+    "trace": lambda args, attrs: (1, 1), "det": lambda args, attrs: (1, 1),
+    "logdet": lambda args, attrs: (1, 1),
+}
+
+# the NumPy ufuncs rules apply to values, as symbolic functions
+_UFUNCS = {
+    "add": lambda a, b: add(a, b),
+    "subtract": lambda a, b: add(a, scale(-1, b)),
+    "multiply": lambda a, b: hadamard(a, b),
+    "true_divide": lambda a, b: div(a, b),
+    "divide": lambda a, b: div(a, b),
+    "negative": lambda a: scale(-1, a),
+    "greater": lambda a, b: compare(">", a, b),
+    "greater_equal": lambda a, b: compare("≥", a, b),
+    "less": lambda a, b: compare("<", a, b),
+    "less_equal": lambda a, b: compare("≤", a, b),
+    "equal": lambda a, b: compare("=", a, b),
+    "not_equal": lambda a, b: compare("≠", a, b),
+}

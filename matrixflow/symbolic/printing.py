@@ -1,0 +1,192 @@
+"""Printing a symbolic matrix the way a matrix-calculus text writes it: Unicode or LaTeX.
+
+Products are juxtaposed (AX) when every symbol is one letter, and joined with · otherwise;
+⊙ is the element-wise product; Aᵀ, A⁻¹, A⁻ᵀ; 1 is a column (or matrix) of ones and 1ᵀ a row;
+[A > 0] is the matrix with 1 where A > 0 and 0 elsewhere; X⊙² is X ⊙ X.
+"""
+
+from __future__ import annotations
+
+from .expr import Sym
+
+_SUM, _HADAMARD, _PRODUCT, _ATOM = 0, 1, 2, 3
+_SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
+_FUNCTIONS = {"exp": "exp", "log": "ln", "sin": "sin", "cos": "cos", "tanh": "tanh",
+              "sigmoid": "σ", "softplus": "softplus", "relu": "relu", "sign": "sign",
+              "softmax": "softmax", "log_softmax": "log_softmax", "max": "max"}
+
+
+def _number(c: float, latex: bool = False) -> str:
+    text = str(int(c)) if float(c).is_integer() else f"{c:g}"
+    return text if latex else text.replace("-", "−")
+
+
+class _Printer:
+    def __init__(self, expr: Sym, latex: bool):
+        self.latex = latex
+        self.compact = all(len(name) == 1 for name in expr.symbols())
+
+    def render(self, x: Sym) -> tuple[str, int]:
+        return getattr(self, f"_{x.kind}")(x)
+
+    def wrap(self, x: Sym, level: int) -> str:
+        text, own = self.render(x)
+        if own >= level:
+            return text
+        return r"\left(" + text + r"\right)" if self.latex else f"({text})"
+
+    # leaves
+    def _symbol(self, x):
+        return x.attrs, _ATOM
+
+    def _const(self, x):
+        return _number(x.attrs), _ATOM
+
+    def _identity(self, x):
+        return "I", _ATOM
+
+    def _ones(self, x):
+        one = r"\mathbf{1}" if self.latex else "1"
+        if x.shape[0] == 1 and x.shape[1] > 1:
+            return one + (r"^\top" if self.latex else "ᵀ"), _ATOM
+        return one, _ATOM
+
+    def _zeros(self, x):
+        return "0", _ATOM
+
+    def _matrix(self, x):
+        return x.attrs[0], _ATOM
+
+    # algebra
+    def _add(self, x):
+        pieces = []
+        for index, term in enumerate(x.args):
+            negative = term.kind == "scale" and term.attrs < 0
+            if negative:
+                body = term.args[0] if term.attrs == -1 else Sym(
+                    "scale", term.args, -term.attrs, term.shape)
+                text = self.wrap(body, _PRODUCT)
+                pieces.append(("−" if index == 0 else " − ") + text if not self.latex else
+                              ("-" if index == 0 else " - ") + text)
+            else:
+                pieces.append(("" if index == 0 else " + ") + self.wrap(term, _PRODUCT))
+        return "".join(pieces), _SUM
+
+    def _scale(self, x):
+        c, inner = x.attrs, x.args[0]
+        text = self.wrap(inner, _PRODUCT if inner.kind != "scale" else _ATOM)
+        if c == -1:
+            return ("-" if self.latex else "−") + text, _PRODUCT
+        juxtapose = (float(c).is_integer() and self.compact and not text[:1].isdigit()
+                     and not text.startswith(r"\mathbf{1}"))
+        separator = "" if juxtapose else (r" \cdot " if self.latex else "·")
+        return f"{_number(c, self.latex)}{separator}{text}", _PRODUCT
+
+    def _matmul(self, x):
+        joiner = ("" if self.compact else r" \cdot ") if self.latex else (
+            "" if self.compact else "·")
+        return joiner.join(self.wrap(f, _ATOM) for f in x.args), _PRODUCT
+
+    def _hadamard(self, x):
+        scalars = [f for f in x.args if f.shape == (1, 1)]
+        matrices = [f for f in x.args if f.shape != (1, 1)]
+        joiner = r" \odot " if self.latex else " ⊙ "
+        text = joiner.join(self.wrap(f, _ATOM) for f in matrices)
+        if not scalars or not matrices:  # s ⊙ M is the scalar multiple s·M: write it so
+            return (text or joiner.join(self.wrap(f, _ATOM) for f in scalars)), _HADAMARD
+        product = (r" \cdot " if self.latex else "·").join(
+            [self.wrap(f, _ATOM) for f in scalars] +
+            [text if len(matrices) == 1 and matrices[0].kind != "add" else f"({text})"])
+        return product, _PRODUCT
+
+    def _div(self, x):
+        a, b = x.args
+        if self.latex:
+            return r"\frac{" + self.render(a)[0] + "}{" + self.render(b)[0] + "}", _ATOM
+        return f"{self.wrap(a, _ATOM)} / {self.wrap(b, _ATOM)}", _HADAMARD
+
+    def _transpose(self, x):
+        inner = x.args[0]
+        if inner.kind == "apply" and inner.attrs[0] == "inv":
+            base = self.wrap(inner.args[0], _ATOM)
+            return base + (r"^{-\top}" if self.latex else "⁻ᵀ"), _ATOM
+        return self.wrap(inner, _ATOM) + (r"^\top" if self.latex else "ᵀ"), _ATOM
+
+    def _power(self, x):
+        p = x.attrs
+        base = self.wrap(x.args[0], _ATOM)
+        if self.latex:
+            return base + r"^{\circ " + _number(p) + "}", _ATOM
+        return base + "⊙" + _number(p).translate(_SUPERSCRIPT), _ATOM
+
+    def _compare(self, x):
+        a, b = (self.render(arg)[0] for arg in x.args)
+        op = {"≤": r"\le", "≥": r"\ge", "≠": r"\ne"}.get(x.attrs, x.attrs) if self.latex \
+            else x.attrs
+        return (r"\left[" + f"{a} {op} {b}" + r"\right]" if self.latex else f"[{a} {op} {b}]",
+                _ATOM)
+
+    def _where(self, x):
+        c, a, b = (self.render(arg)[0] for arg in x.args)
+        return f"where({c}, {a}, {b})", _ATOM
+
+    def _apply(self, x):
+        name, attrs = x.attrs
+        args = x.args
+        if name == "inv":
+            return self.wrap(args[0], _ATOM) + (r"^{-1}" if self.latex else "⁻¹"), _ATOM
+        if name == "trace":
+            word = r"\operatorname{tr}" if self.latex else "tr"
+            return f"{word}({self.render(args[0])[0]})", _ATOM
+        if name in ("det", "logdet"):
+            word = (r"\det" if self.latex else "det") if name == "det" else (
+                r"\ln\det" if self.latex else "ln det")
+            return f"{word}({self.render(args[0])[0]})", _ATOM
+        if name == "sqrt":
+            return (r"\sqrt{" + self.render(args[0])[0] + "}" if self.latex
+                    else "√" + self.wrap(args[0], _ATOM)), _ATOM
+        if name == "abs":
+            inner = self.render(args[0])[0]
+            return (r"\left|" + inner + r"\right|" if self.latex else f"|{inner}|"), _ATOM
+        if name == "getitem":
+            return f"{self.wrap(args[0], _ATOM)}[{_index(attrs['index'])}]", _ATOM
+        if name == "concat":
+            joiner = "; " if attrs["axis"] == 0 else ", "
+            return "[" + joiner.join(self.render(a)[0] for a in args) + "]", _ATOM
+        if name == "rpow":
+            base = _number(attrs["base"])
+            return f"{base}^{self.wrap(args[0], _ATOM)}", _ATOM
+        word = _FUNCTIONS.get(name, name)
+        if self.latex and word in ("exp", "ln", "sin", "cos", "tanh"):
+            word = "\\" + word
+        elif self.latex:
+            word = r"\operatorname{" + word.replace("_", r"\_") + "}"
+        extras = [f"{k}={_number(v) if isinstance(v, float) else v}" for k, v in attrs.items()
+                  if k not in ("index",)]
+        inside = ", ".join([self.render(a)[0] for a in args] + extras)
+        return f"{word}({inside})", _ATOM
+
+
+def _index(index):
+    parts = []
+    for part in index:
+        if isinstance(part, slice):
+            start, stop, step = part.start, part.stop, part.step
+            if stop is not None and start is not None and stop == start + 1 and step is None:
+                parts.append(str(start))
+                continue
+            text = f"{'' if start is None else start}:{'' if stop is None else stop}"
+            parts.append(text + (f":{step}" if step is not None else ""))
+        else:
+            parts.append(str(list(map(int, part))))
+    return ", ".join(parts)
+
+
+def to_text(x: Sym) -> str:
+    """Unicode text: (A + Aᵀ)X, (a ⊙ exp(Xb))bᵀ, X⁻ᵀ."""
+    return _Printer(x, latex=False).render(x)[0]
+
+
+def to_latex(x: Sym) -> str:
+    """LaTeX: \\left(A + A^\\top\\right)X."""
+    return _Printer(x, latex=True).render(x)[0]

@@ -1,0 +1,287 @@
+"""Bringing a symbolic gradient to the form a textbook prints.
+
+The rules backward applies leave expressions such as tr-seeds times identities, double
+transposes and the same term reached along two paths.  `simplify` rewrites, bottom up, until
+nothing changes:
+
+  x·1 = x, I·X = X, 1 ⊙ X = X (a matrix of ones), 0 terms and factors
+  c·(d·X) = (cd)·X, numeric factors pulled out of products
+  (Xᵀ)ᵀ = X, (AB)ᵀ = BᵀAᵀ, (A + B)ᵀ = Aᵀ + Bᵀ, (A ⊙ B)ᵀ = Aᵀ ⊙ Bᵀ, sᵀ = s for 1×1 s
+  tr(s) = s for a 1×1 s
+  c·T + d·T = (c + d)·T  (equal terms collected)
+  P·X + Q·X = (P + Q)·X, X·P + X·Q = X·(P + Q)  (a common factor taken out)
+"""
+
+from __future__ import annotations
+
+from .expr import (
+    Sym,
+    add,
+    const,
+    hadamard,
+    identity,
+    matmul,
+    ones,
+    scale,
+    transpose,
+    zeros,
+)
+
+
+def simplify(x: Sym) -> Sym:
+    """The simplest equal expression these rules reach."""
+    for _ in range(50):
+        y = _simplify(x)
+        if y.same(x):
+            return y
+        x = y
+    return x
+
+
+def _simplify(x: Sym) -> Sym:
+    if not x.args:
+        return x
+    args = [_simplify(a) for a in x.args]
+    rewrite = _RULES.get(x.kind)
+    if rewrite is None:
+        return x if all(a is b for a, b in zip(args, x.args)) else Sym(x.kind, args, x.attrs,
+                                                                      x.shape)
+    return rewrite(x, args)
+
+
+def _is_const(x: Sym, value=None) -> bool:
+    return x.kind == "const" and (value is None or x.attrs == value)
+
+
+def _numeric_factor(x: Sym):
+    """(c, rest) with x = c·rest, c a number (1 when there is none)."""
+    if x.kind == "scale":
+        return x.attrs, x.args[0]
+    if x.kind == "const":
+        return x.attrs, None
+    return 1.0, x
+
+
+def _with_factor(c: float, x: Sym | None, shape) -> Sym:
+    if x is None:
+        return const(c) if shape == (1, 1) else scale(c, ones(shape))
+    if c == 0:
+        return zeros(shape)
+    if c == 1:
+        return x
+    return scale(c, x)
+
+
+# ---- scale ---------------------------------------------------------------------------------
+def _scale(x, args):
+    (inner,) = args
+    c = x.attrs
+    if c == 1:
+        return inner
+    if c == 0 or inner.kind == "zeros":
+        return zeros(x.shape)
+    if inner.kind == "scale":
+        return _with_factor(c * inner.attrs, inner.args[0], x.shape)
+    if inner.kind == "const":
+        return const(c * inner.attrs)
+    if c == -1 and inner.kind == "add":  # −(a + b) = −a − b
+        return add(*[scale(-1, t) for t in inner.args])
+    return scale(c, inner)
+
+
+# ---- add: collect equal terms, then take out common factors -------------------------------
+def _add(x, args):
+    terms = []
+    for a in args:
+        terms.extend(a.args if a.kind == "add" and a.shape == x.shape else [a])
+    collected = {}
+    order = []
+    for term in terms:
+        if term.kind == "zeros":
+            continue
+        c, rest = _numeric_factor(term)
+        key = rest.key if rest is not None else ("number",)
+        if key not in collected:
+            collected[key] = [0.0, rest, term.shape]
+            order.append(key)
+        collected[key][0] += c
+    parts = [_with_factor(c, rest, shape) for c, rest, shape in
+             (collected[k] for k in order) if c != 0]
+    parts = [p for p in parts if p.kind != "zeros"]
+    if not parts:
+        return zeros(x.shape)
+    if len(parts) == 1 and parts[0].shape == x.shape:
+        return parts[0]
+    common = _common_number(parts)
+    if common is not None:  # 2Xw − 2y = 2(Xw − y)
+        return scale(common, add(*[_with_factor(_numeric_factor(p)[0] / common,
+                                                _numeric_factor(p)[1], p.shape)
+                                   for p in parts]))
+    factored = _take_out_common_factor(parts)
+    if factored is not None:
+        return factored
+    return add(*sorted(parts, key=_term_order))
+
+
+def _common_number(parts):
+    """c when every term is ±c times something (c ≠ 1), else None."""
+    numbers = [abs(_numeric_factor(p)[0]) for p in parts]
+    if numbers[0] != 1 and all(n == numbers[0] for n in numbers) and all(
+            _numeric_factor(p)[1] is not None for p in parts):
+        return numbers[0]
+    return None
+
+
+def _term_order(term):
+    """Positive terms first; among them A before Aᵀ, as a text writes A + Aᵀ."""
+    from .printing import to_text
+
+    c, _ = _numeric_factor(term)
+    text = to_text(term)
+    return (c < 0, text.replace("ᵀ", ""), text.count("ᵀ"))
+
+
+def _factors(term):
+    c, rest = _numeric_factor(term)
+    if rest is None:
+        return c, []
+    return c, list(rest.args) if rest.kind == "matmul" else [rest]
+
+
+def _take_out_common_factor(parts):
+    """P·X + Q·X → (P + Q)·X, or X·P + X·Q → X·(P + Q), when every term shares it."""
+    split = [_factors(p) for p in parts]
+    if any(len(fs) < 2 for _, fs in split):
+        return None
+    for side in (-1, 0):
+        first = split[0][1][side]
+        if all(fs[side].same(first) for _, fs in split[1:]):
+            rests = []
+            for c, fs in split:
+                remaining = fs[:-1] if side == -1 else fs[1:]
+                rest = remaining[0] if len(remaining) == 1 else matmul(*remaining)
+                rests.append(_with_factor(c, rest, rest.shape))
+            inner = add(*rests)
+            return matmul(inner, first) if side == -1 else matmul(first, inner)
+    return None
+
+
+# ---- matmul ------------------------------------------------------------------------------
+def _matmul(x, args):
+    factors = []
+    for a in args:
+        factors.extend(a.args if a.kind == "matmul" else [a])
+    c = 1.0
+    kept = []
+    for f in factors:
+        fc, rest = _numeric_factor(f)
+        c *= fc
+        if rest is None:  # a 1×1 number in a chain: only a factor
+            continue
+        if rest.kind == "zeros":
+            return zeros(x.shape)
+        if rest.kind == "identity":
+            continue
+        kept.append(rest)
+    if not kept:
+        return _with_factor(c, identity(x.shape[0]) if x.shape[0] == x.shape[1] and
+                            x.shape != (1, 1) else None, x.shape)
+    product = kept[0] if len(kept) == 1 else matmul(*kept)
+    if product.shape != x.shape:  # only numbers and identities went: keep the shape
+        return Sym("matmul", args, None, x.shape)
+    return _with_factor(c, product, x.shape)
+
+
+# ---- hadamard ----------------------------------------------------------------------------
+def _hadamard(x, args):
+    factors = []
+    for a in args:
+        factors.extend(a.args if a.kind == "hadamard" else [a])
+    c = 1.0
+    kept = []
+    for f in factors:
+        fc, rest = _numeric_factor(f)
+        c *= fc
+        if rest is None:
+            continue
+        if rest.kind == "zeros":
+            return zeros(x.shape)
+        if rest.kind == "ones" or (rest.kind == "identity" and rest.shape == (1, 1)):
+            continue
+        kept.append(rest)
+    if not kept:
+        return _with_factor(c, None, x.shape)
+    if len(kept) == 1 and kept[0].shape != x.shape:
+        # a scalar or a row spread by ones: c·s·1 keeps the shape
+        spread = kept[0]
+        if spread.shape == (1, 1):
+            return _with_factor(c, hadamard(spread, ones(x.shape)), x.shape)
+        kept.append(ones(x.shape))
+    kept.sort(key=lambda f: f.kind == "compare")  # indicators last: Ȳ ⊙ [A > 0]
+    product = kept[0] if len(kept) == 1 else hadamard(*kept)
+    return _with_factor(c, product, x.shape)
+
+
+# ---- transpose: pushed down to the leaves ------------------------------------------------
+def _transpose(x, args):
+    (inner,) = args
+    if inner.shape == (1, 1):
+        return inner
+    kind = inner.kind
+    if kind == "transpose":
+        return inner.args[0]
+    if kind in ("identity",):
+        return inner
+    if kind in ("ones", "zeros"):
+        return Sym(kind, (), None, x.shape)
+    if kind == "scale":
+        return scale(inner.attrs, transpose(inner.args[0]))
+    if kind == "matmul":
+        return matmul(*[transpose(f) for f in reversed(inner.args)])
+    if kind == "add":
+        return add(*[transpose(t) for t in inner.args])
+    if kind == "hadamard":
+        return hadamard(*[transpose(f) for f in inner.args])
+    return transpose(inner)
+
+
+# ---- functions ---------------------------------------------------------------------------
+def _apply(x, args):
+    name = x.attrs[0]
+    if name == "trace" and args[0].shape == (1, 1):
+        return args[0]  # tr(s) = s
+    if name == "sum":  # sum of a 1×1 is itself; the rest is matrix algebra already
+        if args[0].shape == x.shape:
+            return args[0]
+    return Sym("apply", args, x.attrs, x.shape)
+
+
+def _power(x, args):
+    (inner,) = args
+    if x.attrs == 1:
+        return inner
+    if x.attrs == 0:
+        return ones(x.shape) if x.shape != (1, 1) else const(1.0)
+    if inner.kind == "const":
+        return const(inner.attrs ** x.attrs)
+    return Sym("power", args, x.attrs, x.shape)
+
+
+def _div(x, args):
+    a, b = args
+    cb, rest_b = _numeric_factor(b)
+    if rest_b is None and cb != 0 and a.shape == x.shape:  # divided by a number: a scale
+        return _with_factor(1.0 / cb, a, x.shape)
+    return Sym("div", args, None, x.shape)
+
+
+_RULES = {
+    "scale": _scale,
+    "add": _add,
+    "matmul": _matmul,
+    "hadamard": _hadamard,
+    "transpose": _transpose,
+    "apply": _apply,
+    "power": _power,
+    "div": _div,
+}
