@@ -20,7 +20,9 @@ class GradcheckError(RuntimeError):
     """A gradient disagrees with finite differences; the message and attributes say where.
 
     Attributes: input_index, input_name, input_shape, output_index, output_shape,
-    input_entry, output_entry, analytic, numeric, abs_error, rel_error, mismatches, order.
+    input_entry, output_entry, analytic, numeric, abs_error, rel_error, mismatches, order, and
+    culprit: the first op in backward order whose own rule disagrees with its local finite
+    differences (a diagnose.LocalFailure), or None.
     """
 
     def __init__(self, message, **details):
@@ -168,8 +170,29 @@ def _check(fn, inputs, eps, atol, rtol, raise_exception, order):
             continue
         if not raise_exception:
             return False
-        raise _report(outputs, k, x, a, n, excess, bad, atol, rtol, order)
+        error = _report(outputs, k, x, a, n, excess, bad, atol, rtol, order)
+        _name_the_culprit(error, fn, nodes, eps, atol, rtol)
+        raise error
     return True
+
+
+def _name_the_culprit(error, fn, nodes, eps, atol, rtol):
+    """Add to the report the first op (in backward order) whose own rule is wrong."""
+    from .diagnose import first_bad_op
+
+    try:
+        culprit = first_bad_op(fn, nodes, eps, atol, rtol)
+    except Exception as exc:  # the report must not hide the mismatch behind a second error
+        error.culprit = None
+        error.args = (f"{error.args[0]}\n  (the per-op check could not run: {exc})",)
+        return
+    error.culprit = culprit
+    if culprit is not None:
+        line = "  the bug: " + culprit.describe()
+    else:
+        line = ("  every op's own rule agrees with finite differences on this run: the mismatch "
+                "is not one op's rule (a kink such as relu or abs at 0 within ε?)")
+    error.args = (f"{error.args[0]}\n{line}",)
 
 
 def _report(outputs, k, x, a, n, excess, bad, atol, rtol, order):

@@ -16,6 +16,13 @@ from ..node import Node
 from .base import Rule, apply1, apply2, broadcast_error, defop
 from .reduce import sum_to
 
+_BROADCAST_SHAPES = "A: m×n, B: m×n (or 1×n, m×1, 1×1: broadcast) → Y: m×n"
+_BROADCAST_NOTE = (
+    "Broadcasting: a 1×n row b used for every row enters as 1·b, so tr(Ȳᵀ 1·db) = "
+    "tr((1ᵀȲ)ᵀ db) and b̄ = 1ᵀȲ, the column sums of Ȳ; an m×1 column c enters as c·1ᵀ, so "
+    "c̄ = Ȳ·1, the row sums; a 1×1 scalar gets the sum of all of Ȳ."
+)
+
 ADD = defop(
     "add",
     family="arithmetic",
@@ -28,7 +35,9 @@ ADD = defop(
         Rule("B", "tr(Ȳᵀ dB)", "B̄ = Ȳ (summed over broadcast axes)",
              lambda G, Y, A, B: sum_to(G, B.shape)),
     ),
+    shapes=_BROADCAST_SHAPES,
     shape_error=broadcast_error("add"),
+    notes=_BROADCAST_NOTE,
 )
 
 SUB = defop(
@@ -40,10 +49,13 @@ SUB = defop(
     rules=(
         Rule("A", "tr(Ȳᵀ dA)", "Ā = Ȳ (summed over broadcast axes)",
              lambda G, Y, A, B: sum_to(G, A.shape)),
-        Rule("B", "tr(Ȳᵀ (−dB)) = tr((−Ȳ)ᵀ dB)", "B̄ = −Ȳ (summed over broadcast axes)",
+        Rule("B", "tr(Ȳᵀ (−dB)) ={linearity} tr((−Ȳ)ᵀ dB)",
+             "B̄ = −Ȳ (summed over broadcast axes)",
              lambda G, Y, A, B: -sum_to(G, B.shape)),
     ),
+    shapes=_BROADCAST_SHAPES,
     shape_error=broadcast_error("sub"),
+    notes=_BROADCAST_NOTE,
 )
 
 NEG = defop(
@@ -52,7 +64,7 @@ NEG = defop(
     summary="Y = −A",
     forward=np.negative,
     differential="dY = −dA",
-    rules=(Rule("A", "tr(Ȳᵀ (−dA)) = tr((−Ȳ)ᵀ dA)", "Ā = −Ȳ", lambda G, Y, A: -G),),
+    rules=(Rule("A", "tr(Ȳᵀ (−dA)) ={linearity} tr((−Ȳ)ᵀ dA)", "Ā = −Ȳ", lambda G, Y, A: -G),),
 )
 
 MUL = defop(
@@ -62,12 +74,16 @@ MUL = defop(
     forward=np.multiply,
     differential="dY = dA ⊙ B + A ⊙ dB",
     rules=(
-        Rule("A", "tr(Ȳᵀ (dA ⊙ B)) = tr((Ȳ ⊙ B)ᵀ dA)", "Ā = Ȳ ⊙ B (summed over broadcast axes)",
+        Rule("A", "tr(Ȳᵀ (B ⊙ dA)) ={hadamard} tr((Ȳ ⊙ B)ᵀ dA)",
+             "Ā = Ȳ ⊙ B (summed over broadcast axes)",
              lambda G, Y, A, B: sum_to(G * B, A.shape)),
-        Rule("B", "tr(Ȳᵀ (A ⊙ dB)) = tr((Ȳ ⊙ A)ᵀ dB)", "B̄ = Ȳ ⊙ A (summed over broadcast axes)",
+        Rule("B", "tr(Ȳᵀ (A ⊙ dB)) ={hadamard} tr((Ȳ ⊙ A)ᵀ dB)",
+             "B̄ = Ȳ ⊙ A (summed over broadcast axes)",
              lambda G, Y, A, B: sum_to(G * A, B.shape)),
     ),
+    shapes=_BROADCAST_SHAPES,
     shape_error=broadcast_error("mul"),
+    notes=_BROADCAST_NOTE,
 )
 
 DIV = defop(
@@ -77,13 +93,16 @@ DIV = defop(
     forward=np.divide,
     differential="dY = dA / B − (A / B²) ⊙ dB = dA / B − (Y / B) ⊙ dB",
     rules=(
-        Rule("A", "tr(Ȳᵀ (dA / B)) = tr((Ȳ / B)ᵀ dA)", "Ā = Ȳ / B (summed over broadcast axes)",
+        Rule("A", "tr(Ȳᵀ ((1/B) ⊙ dA)) ={hadamard} tr((Ȳ / B)ᵀ dA)",
+             "Ā = Ȳ / B (summed over broadcast axes)",
              lambda G, Y, A, B: sum_to(G / B, A.shape)),
-        Rule("B", "tr(Ȳᵀ (−(Y/B) ⊙ dB)) = tr((−Ȳ ⊙ Y / B)ᵀ dB)",
+        Rule("B", "tr(Ȳᵀ (−(Y/B) ⊙ dB)) ={hadamard} tr((−Ȳ ⊙ Y / B)ᵀ dB)",
              "B̄ = −Ȳ ⊙ Y / B (summed over broadcast axes)",
              lambda G, Y, A, B: -sum_to(G * Y / B, B.shape)),
     ),
+    shapes=_BROADCAST_SHAPES,
     shape_error=broadcast_error("div"),
+    notes=_BROADCAST_NOTE,
 )
 
 POW = defop(
@@ -93,7 +112,8 @@ POW = defop(
     forward=lambda A, exponent: A**exponent,
     differential="dY = p·A^(p−1) ⊙ dA",
     rules=(
-        Rule("A", "tr(Ȳᵀ (p·A^(p−1) ⊙ dA)) = tr((Ȳ ⊙ p·A^(p−1))ᵀ dA)", "Ā = Ȳ ⊙ p·A^(p−1)",
+        Rule("A", "tr(Ȳᵀ (p·A^(p−1) ⊙ dA)) ={hadamard} tr((Ȳ ⊙ p·A^(p−1))ᵀ dA)",
+             "Ā = Ȳ ⊙ p·A^(p−1)",
              lambda G, Y, A, exponent: _power_rule(G, A, exponent)),
     ),
     notes="The exponent is a constant stored on the node, not an operand.",
@@ -106,7 +126,8 @@ RPOW = defop(
     forward=lambda A, base: np.power(base, A),
     differential="dY = ln b · Y ⊙ dA",
     rules=(
-        Rule("A", "tr(Ȳᵀ (ln b · Y ⊙ dA)) = tr((ln b · Ȳ ⊙ Y)ᵀ dA)", "Ā = ln b · Ȳ ⊙ Y",
+        Rule("A", "tr(Ȳᵀ (ln b · Y ⊙ dA)) ={hadamard} tr((ln b · Ȳ ⊙ Y)ᵀ dA)",
+             "Ā = ln b · Ȳ ⊙ Y",
              lambda G, Y, A, base: G * Y * math.log(base)),
     ),
     notes="The base is a constant stored on the node; b ** x is computed by np.power, exactly.",

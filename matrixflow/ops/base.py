@@ -13,6 +13,7 @@ line computes a gradient as arrays in a plain backward and builds a differentiab
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -21,25 +22,50 @@ from ..autograd import _grad_enabled
 from ..node import Node, _leaf, _result, as_operand
 from ..symbolic.expr import Sym
 
+# The identities a derivation step may use, by the name a rule's steps give them.
+IDENTITIES = {
+    "linearity": "linearity: tr(M + N) = tr(M) + tr(N) and tr(cM) = c·tr(M)",
+    "cyclic": "cyclic permutation: tr(MN) = tr(NM)",
+    "transpose": "transpose: tr(Mᵀ) = tr(M) and (MN)ᵀ = NᵀMᵀ",
+    "hadamard": "Hadamard: tr(Mᵀ(N ⊙ P)) = tr((M ⊙ N)ᵀP)",
+    "scalar": "a 1×1 matrix is its own trace: s = tr(s), and a scalar factor moves freely",
+    "ones": "a sum is a product with ones: column sums 1ᵀM, row sums M·1, and copies 1·b, c·1ᵀ",
+    "blocks": "blocks: tr([P; Q]ᵀ[dA; dB]) = tr(Pᵀ dA) + tr(Qᵀ dB)",
+    "adjoint": "adjoint: a linear map S has tr(Ȳᵀ S(dA)) = tr(S*(Ȳ)ᵀ dA), S* its adjoint",
+}
+
 
 class Rule:
-    """How one operand's gradient is read off: the trace step, the result, and its code.
+    """How one operand's gradient is read off: the trace steps, the result, and its code.
 
-    `trace`: the step from tr(Ȳᵀ dY) to tr(Āᵀ dA), e.g. "tr(Ȳᵀ dA·B) = tr((Ȳ·Bᵀ)ᵀ dA)".
-    `result`: the gradient, e.g. "Ā = Ȳ·Bᵀ".
+    `trace`: the steps from this operand's term of tr(Ȳᵀ dY) to the form tr(Āᵀ dA), written
+    "tr(Ȳᵀ dA·B) ={cyclic} tr(B·Ȳᵀ dA) ={transpose} tr((Ȳ·Bᵀ)ᵀ dA)": each "={name}" names the
+    identity (IDENTITIES) that step uses.  `result`: the gradient, e.g. "Ā = Ȳ·Bᵀ".
     `fn(G, Y, A[, B], **attrs)`: computes it from G = Ȳ, the output Y and the operands.
     """
 
-    __slots__ = ("fn", "operand", "result", "trace")
+    __slots__ = ("fn", "operand", "result", "steps", "trace")
 
     def __init__(self, operand: str, trace: str, result: str, fn: Callable):
         self.operand = operand
         self.trace = trace
+        self.steps = _parse_steps(trace)
         self.result = result
         self.fn = fn
 
     def __repr__(self) -> str:
         return f"Rule({self.operand}: {self.result})"
+
+
+def _parse_steps(trace: str) -> tuple:
+    """[(expression, identity name or None for the first), …] from "a ={cyclic} b …"."""
+    pieces = re.split(r"\s*=\{([a-z]+)\}\s*", trace.strip())
+    steps = [(pieces[0], None)]
+    for name, expression in zip(pieces[1::2], pieces[2::2]):
+        if name not in IDENTITIES:
+            raise ValueError(f"derivation step names an unknown identity {name!r}: {trace}")
+        steps.append((expression, name))
+    return tuple(steps)
 
 
 class Op:
@@ -55,12 +81,14 @@ class Op:
         "notes",
         "rules",
         "shape_error",
+        "shapes",
         "summary",
     )
 
     def __init__(self, name, family, summary, forward, differential, rules, check, shape_error,
-                 notes):
+                 notes, shapes):
         self.name = name
+        self.shapes = shapes
         self.family = family
         self.summary = summary
         self.forward = forward
@@ -78,20 +106,25 @@ class Op:
 REGISTRY: dict[str, Op] = {}
 
 
-def defop(name, *, family, summary, forward, differential, rules, check=None, shape_error=None,
-          notes=""):
+def defop(name, *, family, summary, forward, differential, rules, shapes="A: m×n → Y: m×n",
+          check=None, shape_error=None, notes="", register=True):
     """Define an op once and enter it in the registry.
 
-    `forward(A[, B], **attrs)` computes Y from arrays.  `check(A[, B], **attrs)`, when given,
-    raises a ValueError that names the op and the shapes before the forward runs;
+    `forward(A[, B], **attrs)` computes Y from arrays; `shapes` names the shapes of the
+    operands and of Y for the derivation ("A: m×n, B: n×p → Y: m×p").
+    `check(A[, B], **attrs)`, when given, raises a ValueError that names the op and the
+    shapes before the forward runs;
     `shape_error(A, B)` words the error when NumPy rejects the shapes itself (broadcasting).
+    `register=False` makes an op outside the table (an experiment, a test's planted bug).
     """
-    if name in REGISTRY:
+    if register and name in REGISTRY:
         raise ValueError(f"op {name!r} is defined twice")
     if not 1 <= len(rules) <= 2:
         raise ValueError(f"op {name!r}: an op takes one or two operands, got {len(rules)} rules")
-    op = Op(name, family, summary, forward, differential, rules, check, shape_error, notes)
-    REGISTRY[name] = op
+    op = Op(name, family, summary, forward, differential, rules, check, shape_error, notes,
+            shapes)
+    if register:
+        REGISTRY[name] = op
     return op
 
 

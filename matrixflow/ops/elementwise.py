@@ -25,7 +25,7 @@ def _elementwise(name, summary, forward, derivative, fn, notes=""):
         rules=(
             Rule(
                 "A",
-                f"tr(Ȳᵀ ({derivative} ⊙ dA)) = tr((Ȳ ⊙ {derivative})ᵀ dA)",
+                f"tr(Ȳᵀ ({derivative} ⊙ dA)) ={{hadamard}} tr((Ȳ ⊙ {derivative})ᵀ dA)",
                 f"Ā = Ȳ ⊙ {derivative}",
                 fn,
             ),

@@ -18,6 +18,11 @@ from .elementwise import exp, sigmoid
 from .reduce import sum as sum_
 
 REDUCTIONS = ("mean", "sum", "none")
+_LOSS_SHAPES = "A: m×n, B: m×n → Y: 1×1 (m×n for reduction none)"
+_REDUCTION_NOTE = (
+    "E is the loss entry by entry and Y = (1/k)·1ᵀE·1 for the mean of its k entries; "
+    "s = (Ȳ/k)·1·1ᵀ for the mean, Ȳ·1·1ᵀ for the sum, Ȳ for none."
+)
 
 
 def _reduce(E, reduction):
@@ -47,11 +52,15 @@ SOFTMAX = defop(
     family="losses",
     summary="Y = e^A / Σ e^A along an axis (1: each row, the default)",
     forward=_softmax,
-    differential="dY = Y ⊙ dA − Y ⊙ sum(Y ⊙ dA) (sum along the axis)",
-    rules=(Rule("A", "tr(Ȳᵀ(Y ⊙ dA)) − tr(Ȳᵀ(Y ⊙ sum(Y ⊙ dA))) "
-                     "= tr((Y ⊙ (Ȳ − sum(Ȳ ⊙ Y)))ᵀ dA)",
-                "Ā = Y ⊙ (Ȳ − sum(Ȳ ⊙ Y)), sums along the axis",
+    differential="dY = Y ⊙ dA − Y ⊙ (c·1ᵀ), c = (Y ⊙ dA)·1 (axis 1: each row)",
+    rules=(Rule("A", "tr(Ȳᵀ(Y ⊙ dA)) − tr(Ȳᵀ(Y ⊙ c·1ᵀ)), c = (Y ⊙ dA)·1 ={hadamard} "
+                     "tr((Ȳ ⊙ Y)ᵀ dA) − tr((Ȳ ⊙ Y)ᵀ c·1ᵀ) ={cyclic} "
+                     "tr((Ȳ ⊙ Y)ᵀ dA) − tr(sᵀ c), s = (Ȳ ⊙ Y)·1 ={cyclic} "
+                     "tr((Ȳ ⊙ Y)ᵀ dA) − tr((s·1ᵀ)ᵀ(Y ⊙ dA)) ={hadamard} "
+                     "tr((Y ⊙ (Ȳ − s·1ᵀ))ᵀ dA)",
+                "Ā = Y ⊙ (Ȳ − s·1ᵀ), s = (Ȳ ⊙ Y)·1 the sums along the axis",
                 lambda G, Y, A, axis: Y * (G - sum_(G * Y, axis))),),
+    notes="Written for axis 1 (each row sums to 1); for axis 0 transpose every step.",
 )
 
 LOG_SOFTMAX = defop(
@@ -59,10 +68,13 @@ LOG_SOFTMAX = defop(
     family="losses",
     summary="Y = A − ln Σ e^A along an axis (1: each row), by log-sum-exp",
     forward=_log_softmax,
-    differential="dY = dA − sum(softmax(A) ⊙ dA) (sum along the axis), softmax(A) = e^Y",
-    rules=(Rule("A", "tr(Ȳᵀ dA) − tr(Ȳᵀ sum(e^Y ⊙ dA)) = tr((Ȳ − e^Y ⊙ sum(Ȳ))ᵀ dA)",
-                "Ā = Ȳ − e^Y ⊙ sum(Ȳ), sums along the axis",
+    differential="dY = dA − c·1ᵀ, c = (P ⊙ dA)·1, P = softmax(A) = e^Y (axis 1: each row)",
+    rules=(Rule("A", "tr(Ȳᵀ dA) − tr(Ȳᵀ c·1ᵀ) ={cyclic} tr(Ȳᵀ dA) − tr((Ȳ·1)ᵀ(P ⊙ dA)·1) "
+                     "={cyclic} tr(Ȳᵀ dA) − tr((Ȳ·1·1ᵀ)ᵀ(P ⊙ dA)) ={hadamard} "
+                     "tr((Ȳ − P ⊙ (Ȳ·1·1ᵀ))ᵀ dA)",
+                "Ā = Ȳ − e^Y ⊙ (Ȳ·1·1ᵀ), the sums of Ȳ along the axis copied back",
                 lambda G, Y, A, axis: G - exp(Y) * sum_(G, axis)),),
+    notes="Written for axis 1; for axis 0 transpose every step.",
 )
 
 
@@ -84,11 +96,15 @@ MSE_LOSS = defop(
     forward=lambda A, B, reduction: _reduce((A - B) ** 2, reduction),
     differential="dY = (2/k)·tr((A − B)ᵀ (dA − dB)) (mean)",
     rules=(
-        Rule("A", "tr(sᵀ (2(A − B) ⊙ dA)) = tr((2·s ⊙ (A − B))ᵀ dA)", "Ā = 2·s ⊙ (A − B)",
+        Rule("A", "tr(Ȳᵀ·(1/k)·1ᵀ(2(A − B) ⊙ dA)·1) ={ones} tr(sᵀ(2(A − B) ⊙ dA)) "
+                  "={hadamard} tr((2·s ⊙ (A − B))ᵀ dA)", "Ā = 2·s ⊙ (A − B)",
              lambda G, Y, A, B, reduction: 2.0 * _scale(G, reduction, A.size) * (A - B)),
-        Rule("B", "tr(sᵀ (−2(A − B) ⊙ dB)) = tr((−2·s ⊙ (A − B))ᵀ dB)", "B̄ = −2·s ⊙ (A − B)",
+        Rule("B", "tr(Ȳᵀ·(1/k)·1ᵀ(−2(A − B) ⊙ dB)·1) ={ones} tr(sᵀ(−2(A − B) ⊙ dB)) "
+                  "={hadamard} tr((−2·s ⊙ (A − B))ᵀ dB)", "B̄ = −2·s ⊙ (A − B)",
              lambda G, Y, A, B, reduction: -2.0 * _scale(G, reduction, A.size) * (A - B)),
     ),
+    shapes=_LOSS_SHAPES,
+    notes=_REDUCTION_NOTE,
     check=_check_same_shape("mse_loss"),
 )
 
@@ -99,15 +115,19 @@ L1_LOSS = defop(
     forward=lambda A, B, reduction: _reduce(np.abs(A - B), reduction),
     differential="dY = (1/k)·tr(sign(A − B)ᵀ (dA − dB)) (mean)",
     rules=(
-        Rule("A", "tr(sᵀ (sign(A − B) ⊙ dA)) = tr((s ⊙ sign(A − B))ᵀ dA)",
+        Rule("A", "tr(Ȳᵀ·(1/k)·1ᵀ(sign(A − B) ⊙ dA)·1) ={ones} tr(sᵀ(sign(A − B) ⊙ dA)) "
+                  "={hadamard} tr((s ⊙ sign(A − B))ᵀ dA)",
              "Ā = s ⊙ sign(A − B)",
              lambda G, Y, A, B, reduction: _scale(G, reduction, A.size)
              * np.sign(value(A) - value(B))),
-        Rule("B", "tr(sᵀ (−sign(A − B) ⊙ dB)) = tr((−s ⊙ sign(A − B))ᵀ dB)",
+        Rule("B", "tr(Ȳᵀ·(1/k)·1ᵀ(−sign(A − B) ⊙ dB)·1) ={ones} "
+                  "tr(sᵀ(−sign(A − B) ⊙ dB)) ={hadamard} tr((−s ⊙ sign(A − B))ᵀ dB)",
              "B̄ = −s ⊙ sign(A − B)",
              lambda G, Y, A, B, reduction: -(_scale(G, reduction, A.size)
                                               * np.sign(value(A) - value(B)))),
     ),
+    shapes=_LOSS_SHAPES,
+    notes=_REDUCTION_NOTE,
     check=_check_same_shape("l1_loss"),
 )
 
@@ -134,15 +154,21 @@ HUBER_LOSS = defop(
     forward=_huber,
     differential="dY = (1/k)·tr(clip(A − B, −δ, δ)ᵀ (dA − dB)) (mean)",
     rules=(
-        Rule("A", "tr(sᵀ (clip(A − B, −δ, δ) ⊙ dA)) = tr((s ⊙ clip(A − B, −δ, δ))ᵀ dA)",
+        Rule("A", "tr(Ȳᵀ·(1/k)·1ᵀ(clip(A − B, −δ, δ) ⊙ dA)·1) ={ones} "
+                  "tr(sᵀ(clip(A − B, −δ, δ) ⊙ dA)) ={hadamard} "
+                  "tr((s ⊙ clip(A − B, −δ, δ))ᵀ dA)",
              "Ā = s ⊙ clip(A − B, −δ, δ)",
              lambda G, Y, A, B, reduction, delta: _scale(G, reduction, A.size)
              * _huber_slope(A, B, delta)),
-        Rule("B", "tr(sᵀ (−clip(A − B, −δ, δ) ⊙ dB)) = tr((−s ⊙ clip(A − B, −δ, δ))ᵀ dB)",
+        Rule("B", "tr(Ȳᵀ·(1/k)·1ᵀ(−clip(A − B, −δ, δ) ⊙ dB)·1) ={ones} "
+                  "tr(sᵀ(−clip(A − B, −δ, δ) ⊙ dB)) ={hadamard} "
+                  "tr((−s ⊙ clip(A − B, −δ, δ))ᵀ dB)",
              "B̄ = −s ⊙ clip(A − B, −δ, δ)",
              lambda G, Y, A, B, reduction, delta: -(_scale(G, reduction, A.size)
                                                      * _huber_slope(A, B, delta))),
     ),
+    shapes=_LOSS_SHAPES,
+    notes=_REDUCTION_NOTE,
     check=_check_same_shape("huber_loss"),
 )
 
@@ -167,15 +193,22 @@ CROSS_ENTROPY = defop(
     differential="dY = −(1/N)·tr(Tᵀ (dA − sum(P ⊙ dA)·1ᵀ)) − (1/N)·tr(log_softmax(A)ᵀ dT), "
     "P = softmax(A) (mean)",
     rules=(
-        Rule("A", "tr(sᵀ(−T ⊙ dA + (P ⊙ rowsum(T)) ⊙ dA)) = tr((s ⊙ (P ⊙ rowsum(T) − T))ᵀ dA)",
-             "Ā = s ⊙ (P ⊙ rowsum(T) − T) = s ⊙ (P − T) for labels, P = softmax(A)",
+        Rule("A", "tr(Ȳᵀ·(1/N)·1ᵀ·dE) ={ones} tr((s·1ᵀ)ᵀ(−T ⊙ (dA − c·1ᵀ))), s = (Ȳ/N)·1, "
+                  "c = (P ⊙ dA)·1 ={hadamard} tr((−s·1ᵀ ⊙ T)ᵀ dA) + tr((s·1ᵀ ⊙ T)ᵀ c·1ᵀ) "
+                  "={cyclic} tr((−s·1ᵀ ⊙ T)ᵀ dA) + tr(((s·1ᵀ ⊙ T)·1·1ᵀ)ᵀ(P ⊙ dA)) "
+                  "={hadamard} tr((s·1ᵀ ⊙ (P ⊙ (T·1·1ᵀ) − T))ᵀ dA)",
+             "Ā = s·1ᵀ ⊙ (P ⊙ (T·1·1ᵀ) − T), which is s·1ᵀ ⊙ (P − T) for labels (rows of T "
+             "sum to 1), P = softmax(A)",
              _cross_entropy_logits_rule),
-        Rule("T", "tr(sᵀ(−log_softmax(A) ⊙ dT)) = tr((−s ⊙ log_softmax(A))ᵀ dT)",
-             "T̄ = −s ⊙ log_softmax(A)",
+        Rule("T", "tr(Ȳᵀ·(1/N)·1ᵀ·dE) ={ones} tr((s·1ᵀ)ᵀ(−log_softmax(A) ⊙ dT)) "
+                  "={hadamard} tr((−s·1ᵀ ⊙ log_softmax(A))ᵀ dT)",
+             "T̄ = −s·1ᵀ ⊙ log_softmax(A)",
              lambda G, Y, A, T, reduction, one_hot: -(_scale(G, reduction, A.shape[0])
                                                       * log_softmax(A, 1))),
     ),
-    notes="The mean is over the N rows (samples), as PyTorch's for labels and probabilities.",
+    shapes="A: N×C logits, T: N×C (one-hot labels or probabilities) → Y: 1×1 (N×1 for none)",
+    notes="The mean is over the N rows (samples), as PyTorch's for labels and probabilities; "
+    "E (N×1) holds each row's loss, s = (Ȳ/N)·1 for the mean, Ȳ·1 for the sum, Ȳ for none.",
 )
 
 
@@ -192,11 +225,15 @@ BCE_WITH_LOGITS = defop(
     forward=_bce_with_logits,
     differential="dY = (1/k)·tr((σ(X) − T)ᵀ dX) − (1/k)·tr(Xᵀ dT) (mean)",
     rules=(
-        Rule("X", "tr(sᵀ((σ(X) − T) ⊙ dX)) = tr((s ⊙ (σ(X) − T))ᵀ dX)", "X̄ = s ⊙ (σ(X) − T)",
+        Rule("X", "tr(Ȳᵀ·(1/k)·1ᵀ((σ(X) − T) ⊙ dX)·1) ={ones} tr(sᵀ((σ(X) − T) ⊙ dX)) "
+                  "={hadamard} tr((s ⊙ (σ(X) − T))ᵀ dX)", "X̄ = s ⊙ (σ(X) − T)",
              lambda G, Y, X, T, reduction: _scale(G, reduction, X.size) * (sigmoid(X) - T)),
-        Rule("T", "tr(sᵀ(−X ⊙ dT)) = tr((−s ⊙ X)ᵀ dT)", "T̄ = −s ⊙ X",
+        Rule("T", "tr(Ȳᵀ·(1/k)·1ᵀ(−X ⊙ dT)·1) ={ones} tr(sᵀ(−X ⊙ dT)) ={hadamard} "
+                  "tr((−s ⊙ X)ᵀ dT)", "T̄ = −s ⊙ X",
              lambda G, Y, X, T, reduction: -(_scale(G, reduction, X.size) * X)),
     ),
+    shapes="X: m×n, T: m×n → Y: 1×1 (m×n for reduction none)",
+    notes=_REDUCTION_NOTE,
     check=_check_same_shape("binary_cross_entropy_with_logits"),
 )
 

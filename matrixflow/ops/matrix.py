@@ -29,10 +29,12 @@ MATMUL = defop(
     forward=np.matmul,
     differential="dY = dA·B + A·dB",
     rules=(
-        Rule("A", "tr(Ȳᵀ dA·B) = tr(B·Ȳᵀ dA) = tr((Ȳ·Bᵀ)ᵀ dA)", "Ā = Ȳ·Bᵀ",
-             lambda G, Y, A, B: G @ B.T),
-        Rule("B", "tr(Ȳᵀ A·dB) = tr((Aᵀ·Ȳ)ᵀ dB)", "B̄ = Aᵀ·Ȳ", lambda G, Y, A, B: A.T @ G),
+        Rule("A", "tr(Ȳᵀ dA·B) ={cyclic} tr(B·Ȳᵀ dA) ={transpose} tr((Ȳ·Bᵀ)ᵀ dA)",
+             "Ā = Ȳ·Bᵀ", lambda G, Y, A, B: G @ B.T),
+        Rule("B", "tr(Ȳᵀ A·dB) ={transpose} tr((Aᵀ·Ȳ)ᵀ dB)", "B̄ = Aᵀ·Ȳ",
+             lambda G, Y, A, B: A.T @ G),
     ),
+    shapes="A: m×n, B: n×p → Y: m×p",
     check=_check_matmul,
 )
 
@@ -42,8 +44,9 @@ TRANSPOSE = defop(
     summary="Y = Aᵀ",
     forward=np.transpose,
     differential="dY = dAᵀ",
-    rules=(Rule("A", "tr(Ȳᵀ dAᵀ) = tr(dA·Ȳ) = tr(Ȳ·dA) = tr((Ȳᵀ)ᵀ dA)", "Ā = Ȳᵀ",
-                lambda G, Y, A: G.T),),
+    rules=(Rule("A", "tr(Ȳᵀ dAᵀ) ={transpose} tr(dA·Ȳ) ={cyclic} tr(Ȳ·dA) ={transpose} "
+                     "tr((Ȳᵀ)ᵀ dA)", "Ā = Ȳᵀ", lambda G, Y, A: G.T),),
+    shapes="A: m×n → Y: n×m",
 )
 
 
@@ -59,8 +62,9 @@ TRACE = defop(
     summary="Y = tr(A), the sum of the diagonal (1×1)",
     forward=lambda A: A.trace().reshape(1, 1),
     differential="dY = tr(dA) = tr(Iᵀ dA)",
-    rules=(Rule("A", "Ȳ·tr(I dA) = tr((Ȳ·I)ᵀ dA)", "Ā = Ȳ·I",
-                lambda G, Y, A: G * _identity_like(A)),),
+    rules=(Rule("A", "tr(Ȳᵀ tr(dA)) ={scalar} Ȳ·tr(I·dA) ={linearity} tr((Ȳ·I)ᵀ dA)",
+                "Ā = Ȳ·I", lambda G, Y, A: G * _identity_like(A)),),
+    shapes="A: n×n → Y: 1×1",
     notes="A need not be square (the sum of A[i, i]), as in NumPy and PyTorch.",
 )
 
@@ -79,8 +83,10 @@ INV = defop(
     summary="Y = A⁻¹",
     forward=np.linalg.inv,
     differential="dY = −Y·dA·Y (from d(A·A⁻¹) = dA·Y + A·dY = 0)",
-    rules=(Rule("A", "tr(Ȳᵀ (−Y dA Y)) = tr(−Y Ȳᵀ Y dA) = tr((−Yᵀ Ȳ Yᵀ)ᵀ dA)",
+    rules=(Rule("A", "tr(Ȳᵀ(−Y·dA·Y)) ={cyclic} tr(−Y·Ȳᵀ·Y·dA) ={transpose} "
+                     "tr((−Yᵀ·Ȳ·Yᵀ)ᵀ dA)",
                 "Ā = −Yᵀ·Ȳ·Yᵀ = −A⁻ᵀ·Ȳ·A⁻ᵀ", lambda G, Y, A: -(Y.T @ G @ Y.T)),),
+    shapes="A: n×n → Y: n×n",
     check=_check_square("inv"),
 )
 
@@ -111,8 +117,10 @@ DET = defop(
     summary="Y = det A (1×1)",
     forward=lambda A: np.linalg.det(A).reshape(1, 1),
     differential="dY = tr(adj(A) dA) = det A · tr(A⁻¹ dA) (Jacobi's formula)",
-    rules=(Rule("A", "Ȳ·tr(adj(A) dA) = tr((Ȳ·adj(A)ᵀ)ᵀ dA), adj(A)ᵀ = Y·A⁻ᵀ",
+    rules=(Rule("A", "tr(Ȳᵀ tr(adj(A)·dA)) ={scalar} Ȳ·tr(adj(A)·dA) ={transpose} "
+                     "tr((Ȳ·adj(A)ᵀ)ᵀ dA)",
                 "Ā = Ȳ·adj(A)ᵀ = Ȳ·Y·A⁻ᵀ", _det_rule),),
+    shapes="A: n×n → Y: 1×1",
     check=_check_square("det"),
     notes="At a singular A the adjugate comes from the SVD (first order only).",
 )
@@ -138,7 +146,9 @@ LOGDET = defop(
     summary="Y = ln det A (1×1; NaN when det A < 0, as torch.logdet)",
     forward=_logdet,
     differential="dY = tr(A⁻¹ dA)",
-    rules=(Rule("A", "Ȳ·tr(A⁻¹ dA) = tr((Ȳ·A⁻ᵀ)ᵀ dA)", "Ā = Ȳ·A⁻ᵀ", _logdet_rule),),
+    rules=(Rule("A", "tr(Ȳᵀ tr(A⁻¹·dA)) ={scalar} Ȳ·tr(A⁻¹·dA) ={transpose} "
+                     "tr((Ȳ·A⁻ᵀ)ᵀ dA)", "Ā = Ȳ·A⁻ᵀ", _logdet_rule),),
+    shapes="A: n×n → Y: 1×1",
     check=_check_square("logdet"),
 )
 
@@ -157,12 +167,14 @@ SOLVE = defop(
     forward=np.linalg.solve,
     differential="dY = A⁻¹·(dB − dA·Y)",
     rules=(
-        Rule("A", "tr(Ȳᵀ A⁻¹(−dA·Y)) = tr(−Y Ȳᵀ A⁻¹ dA) = tr((−A⁻ᵀȲ·Yᵀ)ᵀ dA)",
+        Rule("A", "tr(Ȳᵀ·A⁻¹(−dA·Y)) ={cyclic} tr(−Y·Ȳᵀ·A⁻¹·dA) ={transpose} "
+                  "tr((−A⁻ᵀ·Ȳ·Yᵀ)ᵀ dA)",
              "Ā = −B̄·Yᵀ, B̄ = A⁻ᵀ·Ȳ = solve(Aᵀ, Ȳ)",
              lambda G, Y, A, B: -(solve(A.T, G) @ Y.T)),
-        Rule("B", "tr(Ȳᵀ A⁻¹ dB) = tr((A⁻ᵀ Ȳ)ᵀ dB)", "B̄ = A⁻ᵀ·Ȳ = solve(Aᵀ, Ȳ)",
+        Rule("B", "tr(Ȳᵀ·A⁻¹·dB) ={transpose} tr((A⁻ᵀ·Ȳ)ᵀ dB)", "B̄ = A⁻ᵀ·Ȳ = solve(Aᵀ, Ȳ)",
              lambda G, Y, A, B: solve(A.T, G)),
     ),
+    shapes="A: n×n, B: n×p → Y: n×p",
     check=_check_solve,
 )
 

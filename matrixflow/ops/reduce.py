@@ -18,11 +18,13 @@ SUM = defop(
     summary="Y = sum of A's entries over an axis (None, 0, 1); stays 2-D",
     forward=lambda A, axis=None: A.sum(axis=axis, keepdims=True),
     differential="dY = 1ᵀ·dA (axis 0), dA·1 (axis 1), 1ᵀ·dA·1 (axis None)",
+    shapes="A: m×n → Y: 1×n (axis 0), m×1 (axis 1), 1×1 (axis None)",
     rules=(
         Rule(
             "A",
-            "tr(Ȳᵀ 1ᵀ dA) = tr((1·Ȳ)ᵀ dA); tr(Ȳᵀ dA 1) = tr((Ȳ·1ᵀ)ᵀ dA)",
-            "Ā = Ȳ copied along the summed axis (broadcast to A's shape)",
+            "tr(Ȳᵀ·1ᵀ·dA) ={transpose} tr((1·Ȳ)ᵀ dA)",
+            "Ā = 1·Ȳ, Ȳ copied down the rows (axis 0); Ȳ·1ᵀ across the columns (axis 1); "
+            "Ȳ·1·1ᵀ for the sum of all",
             lambda G, Y, A, axis=None: broadcast_to(G, A.shape),
         ),
     ),
@@ -35,11 +37,12 @@ MEAN = defop(
     summary="Y = mean of A's entries over an axis (None, 0, 1); stays 2-D",
     forward=lambda A, axis=None: A.mean(axis=axis, keepdims=True),
     differential="dY = (1/k)·1ᵀ·dA, k the number of entries averaged (likewise for each axis)",
+    shapes="A: m×n → Y: 1×n (axis 0), m×1 (axis 1), 1×1 (axis None)",
     rules=(
         Rule(
             "A",
-            "tr(Ȳᵀ (1/k) 1ᵀ dA) = tr(((1/k)·1·Ȳ)ᵀ dA)",
-            "Ā = Ȳ/k copied along the averaged axis",
+            "tr(Ȳᵀ·(1/k)·1ᵀ·dA) ={transpose} tr(((1/k)·1·Ȳ)ᵀ dA)",
+            "Ā = (1/k)·1·Ȳ, Ȳ/k copied along the averaged axis",
             lambda G, Y, A, axis=None: broadcast_to(G / (A.size // Y.size), A.shape),
         ),
     ),
@@ -58,13 +61,15 @@ MAX = defop(
     family="reduce",
     summary="Y = largest entry of A over an axis (None, 0, 1); stays 2-D",
     forward=lambda A, axis=None: A.max(axis=axis, keepdims=True),
-    differential="dY = sum(M ⊙ dA) along the axis, M = 1/(ties) where A equals its maximum, "
-    "0 elsewhere",
+    differential="dY = 1ᵀ(M ⊙ dA) (axis 0; likewise for the others), M = 1/(ties) where A "
+    "equals its maximum, 0 elsewhere",
+    shapes="A: m×n → Y: 1×n (axis 0), m×1 (axis 1), 1×1 (axis None)",
     rules=(
         Rule(
             "A",
-            "tr(Ȳᵀ sum(M ⊙ dA)) = tr((Ȳ ⊙ M)ᵀ dA), Ȳ broadcast along the axis",
-            "Ā = Ȳ ⊙ M, M = 1/(ties) where A equals its maximum, 0 elsewhere",
+            "tr(Ȳᵀ·1ᵀ(M ⊙ dA)) ={transpose} tr((1·Ȳ)ᵀ(M ⊙ dA)) ={hadamard} "
+            "tr((1·Ȳ ⊙ M)ᵀ dA)",
+            "Ā = 1·Ȳ ⊙ M, M = 1/(ties) where A equals its maximum, 0 elsewhere",
             lambda G, Y, A, axis=None: G * _max_share(A, Y, axis),
         ),
     ),
@@ -87,11 +92,12 @@ BROADCAST_TO = defop(
     summary="Y = A copied along its length-1 axes to `shape` (the adjoint of sum)",
     forward=lambda A, shape: _xp_broadcast_to(A, shape),
     differential="dY = 1·dA (rows copied), dA·1ᵀ (columns copied), 1·dA·1ᵀ (both)",
+    shapes="A: 1×n, m×1 or 1×1 → Y: m×n",
     rules=(
         Rule(
             "A",
-            "tr(Ȳᵀ 1·dA) = tr((1ᵀ·Ȳ)ᵀ dA); tr(Ȳᵀ dA·1ᵀ) = tr((Ȳ·1)ᵀ dA)",
-            "Ā = Ȳ summed over the copied axes",
+            "tr(Ȳᵀ·1·dA) ={transpose} tr((1ᵀ·Ȳ)ᵀ dA)",
+            "Ā = 1ᵀ·Ȳ, Ȳ summed over the copied rows (Ȳ·1 over copied columns)",
             lambda G, Y, A, shape: sum_to(G, A.shape),
         ),
     ),
