@@ -126,7 +126,11 @@ def main(argv=None) -> int:
         if args.command == "demo":
             from models import demo as demo_module  # scikit-learn: loaded only for the demo
 
-            demo_module.run(args.png)
+            try:
+                demo_module.run(args.png)
+            except OSError as exc:
+                print(f"matrixflow demo: {exc}", file=sys.stderr)
+                return 1
             return 0
         print(op_table_markdown())
         return 0

@@ -241,6 +241,11 @@ class RNN(Module):
         self.hidden_size = int(hidden_size)
 
     def forward(self, xs, h0=None, truncate=None):
+        if getattr(xs, "ndim", 2) != 2 and not isinstance(xs, (list, tuple)):
+            raise ValueError(
+                f"RNN: give the sequence as a list of matrices [X₁, …, X_T], each batch × "
+                f"input; got an array of shape {xs.shape}. For x of shape (batch, steps, "
+                "features) pass [x[:, t, :] for t in range(x.shape[1])]")
         steps = len(xs)
         if steps == 0:
             raise ValueError("RNN: the sequence is empty")

@@ -429,6 +429,14 @@ class LRScheduler:
     def get_last_lr(self) -> list:
         return list(self._last_lr)
 
+    def state_dict(self) -> dict:
+        """The schedule's state (everything but the optimizer), as torch's schedulers give."""
+        return {key: value for key, value in vars(self).items() if key != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Resume a schedule saved with state_dict()."""
+        vars(self).update({k: v for k, v in state_dict.items() if k != "optimizer"})
+
     def _current(self) -> list:
         return [group["lr"] for group in self.optimizer.param_groups]
 

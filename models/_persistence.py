@@ -9,6 +9,8 @@ allow_pickle=False: loading a file runs no code from it.
 from __future__ import annotations
 
 import json
+import os
+import zipfile
 
 import numpy as np
 
@@ -26,7 +28,10 @@ def _flatten(prefix, value, arrays):
     elif value is None:
         arrays[prefix] = np.array(_NONE)
     else:
-        arrays[prefix] = np.asarray(value)
+        array = np.asarray(value)
+        if array.dtype.kind == "O":  # e.g. feature names from a DataFrame: stored as text,
+            array = array.astype(str)  # since an object array could only be pickled
+        arrays[prefix] = array
 
 
 def _unflatten(prefix, stored):
@@ -49,18 +54,34 @@ def _names(stored, section):
     return sorted(names)
 
 
+def _plain(value):
+    """A parameter as JSON can hold it: NumPy scalars as Python numbers (a grid search hands
+    out np.int64 and np.float64), tuples as lists."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
 def save_estimator(estimator, path, fitted, solver_state):
     """Write `estimator` to `path`: parameters, the fitted attributes named, the solver state."""
     arrays = {"format": np.array(FORMAT), "class": np.array(type(estimator).__name__)}
-    plain = {}
+    plain, tuples = {}, []
     for name, value in estimator.get_params(deep=False).items():
         if isinstance(value, np.ndarray):
             arrays[f"param_array/{name}"] = value
         elif isinstance(value, (np.random.RandomState, np.random.Generator)):
             raise ValueError(f"save: random_state={value!r} cannot be saved; use an int or None")
         else:
-            plain[name] = list(value) if isinstance(value, tuple) else value
-    arrays["params"] = np.array(json.dumps(plain))
+            plain[name] = _plain(value)
+            if isinstance(value, tuple):
+                tuples.append(name)
+    try:
+        arrays["params"] = np.array(json.dumps(plain))
+    except TypeError as exc:
+        raise ValueError(f"save: a parameter cannot be written to the file ({exc})") from exc
+    arrays["tuple_params"] = np.array(tuples, dtype=str)
     for name in fitted:
         if hasattr(estimator, name):
             _flatten(f"fitted/{name}", getattr(estimator, name), arrays)
@@ -69,19 +90,32 @@ def save_estimator(estimator, path, fitted, solver_state):
     np.savez(path, **arrays)
 
 
-def load_estimator(cls, path, tuple_params=()):
+def _resolve(path):
+    """`path`, or `path` + ".npz" when that is what np.savez wrote for it."""
+    path = os.fspath(path)
+    if not os.path.exists(path) and os.path.exists(path + ".npz"):
+        return path + ".npz"
+    return path
+
+
+def load_estimator(cls, path):
     """(estimator, solver state) from a file written by save_estimator for class `cls`."""
-    with np.load(path, allow_pickle=False) as stored:
-        stored = dict(stored)
-    if str(stored.get("format", "")) != FORMAT:
+    path = _resolve(path)
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            stored = dict(stored)
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"load: {path} is not a saved matrixflow estimator ({exc})") from exc
+    if not isinstance(stored, dict) or str(stored.get("format", "")) != FORMAT:
         raise ValueError(f"load: {path} is not a saved matrixflow estimator")
     if str(stored["class"]) != cls.__name__:
         raise ValueError(f"load: {path} holds a {stored['class']}, not a {cls.__name__}; "
                          f"use {stored['class']}.load")
     params = json.loads(str(stored["params"]))
-    for name in tuple_params:
-        if isinstance(params.get(name), list):
-            params[name] = tuple(params[name])
+    for name in stored.get("tuple_params", np.array([], dtype=str)).tolist():
+        params[name] = tuple(params[name])
     for name in _names(stored, "param_array"):
         params[name] = stored[f"param_array/{name}"]
     estimator = cls(**params)

@@ -20,12 +20,17 @@ from sklearn.utils import gen_batches, shuffle
 from ._solvers import SklearnAdam, SklearnSGD
 
 
+class InvalidParameterError(ValueError, TypeError):
+    """A constructor parameter out of its range or of the wrong type (scikit-learn raises an
+    error of both kinds too, so `except ValueError` and `except TypeError` both catch it)."""
+
+
 def _real(low=None, high=None, closed=(True, True)):
     def check(value):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if not isinstance(value, numbers.Real) or value != value:  # NaN is never in range
             return False
         lo_ok = low is None or (value >= low if closed[0] else value > low)
-        hi_ok = high is None or (value <= high if closed[1] else value < high)
+        hi_ok = value < np.inf if high is None else (value <= high if closed[1] else value < high)
         return lo_ok and hi_ok
 
     left = "[" if closed[0] and low is not None else "("
@@ -69,7 +74,7 @@ CONSTRAINTS = {
     "epsilon": _real(0, None, (False, False)),
     "n_iter_no_change": (lambda v: v == np.inf or _integer(1)[0](v), "an integer ≥ 1 or np.inf"),
     "max_fun": _integer(1),
-    "loss": _one_of("squared_error"),
+    "loss": _one_of("squared_error", "poisson"),
     "verbose": (lambda v: isinstance(v, (bool, numbers.Integral)), "a bool or an int"),
 }
 
@@ -81,8 +86,8 @@ def check_params(estimator, extra=None):
         if name in constraints:
             check, expected = constraints[name]
             if not check(value):
-                raise ValueError(f"{type(estimator).__name__}: {name} must be {expected}, "
-                                 f"got {value!r}")
+                raise InvalidParameterError(f"{type(estimator).__name__}: {name} must be "
+                                            f"{expected}, got {value!r}")
 
 
 def make_solver(estimator, params):

@@ -8,6 +8,7 @@ curves and the forecasts are saved as a PNG.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
@@ -32,6 +33,12 @@ def _scores(truth, prediction):
 def run(png_path="matrixflow-demo.png", out=None):
     """Train, score and print; return {model name: (R², RMSE)} on the held-out years."""
     out = out or sys.stdout
+    png_path = os.fspath(png_path)
+    if not os.path.splitext(png_path)[1]:
+        png_path += ".png"  # matplotlib would add it; say the name it really writes
+    folder = os.path.dirname(os.path.abspath(png_path))
+    if not os.path.isdir(folder):  # fail before training, not after
+        raise FileNotFoundError(f"demo: the folder for {png_path} does not exist")
     data = datasets.load_sunspots(window=WINDOW, sequences=True)
     years = data.target_times.astype(int)
     train = years < FIRST_TEST_YEAR

@@ -19,6 +19,7 @@ from numbers import Integral
 
 import numpy as np
 import scipy.optimize
+from scipy.special import xlogy
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
@@ -55,7 +56,8 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
     """Multi-layer perceptron regressor with scikit-learn's parameters and behaviour.
 
     See sklearn.neural_network.MLPRegressor for each parameter; all of them mean the same here.
-    Solvers "adam" (default), "sgd" and "lbfgs".  Besides scikit-learn's methods:
+    Losses "squared_error" (default) and "poisson" (exp output); solvers "adam" (default),
+    "sgd" and "lbfgs".  Besides scikit-learn's methods:
     `save(path)` writes an .npz file and `MLPRegressor.load(path)` reads it back.
     """
 
@@ -126,7 +128,7 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
     @classmethod
     def load(cls, path):
         """A model written by `save`: predicts the same, and partial_fit continues from it."""
-        model, solver_state = load_estimator(cls, path, tuple_params=("hidden_layer_sizes",))
+        model, solver_state = load_estimator(cls, path)
         for name in ("loss_curve_", "validation_scores_"):
             if isinstance(getattr(model, name, None), np.ndarray):
                 setattr(model, name, getattr(model, name).tolist())
@@ -144,15 +146,18 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
         intercepts = [mf.Node(b.reshape(1, -1), requires_grad=True) for b in self.intercepts_]
         return coefs + intercepts
 
-    def _forward(self, X, weights, biases):
-        """The network on X: arrays in, arrays out (prediction); Nodes in, a tree out (training)."""
+    def _forward(self, X, weights, biases, output_activation=True):
+        """The network on X: arrays in, arrays out (prediction); Nodes in, a tree out (training).
+        The output activation is the identity for squared error and exp for Poisson."""
         hidden = ACTIVATIONS[self.activation]
         last = len(weights) - 1
         for layer, (W, b) in enumerate(zip(weights, biases)):
             X = X @ W + b
             if layer != last:
                 X = hidden(X)
-        return X  # identity output activation, as scikit-learn's for squared error
+        if output_activation and self.out_activation_ == "exp":
+            return mf.exp(X)
+        return X
 
     def _predict(self, X, check_input=True):
         if check_input:
@@ -171,21 +176,35 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
         """(tree of the objective to differentiate, the loss scikit-learn reports) on a batch."""
         count = len(self.coefs_)
         W, b = parameters[:count], parameters[count:]
-        prediction = self._forward(X, W, b)
         total_weight = X.shape[0] if weights is None else weights.sum()
-        if weights is None:
-            data_term = mf.mse_loss(prediction, y, reduction="sum")
+        if self.out_activation_ == "exp":
+            # half Poisson deviance up to a constant: Σ(e^Z − Y ⊙ Z), whose gradient in Z is
+            # e^Z − Y, scikit-learn's delta for its exp output
+            Z = self._forward(X, W, b, output_activation=False)
+            prediction = mf.exp(Z)
+            per_entry = prediction - y * Z
+            data_term = mf.sum(per_entry if weights is None else weights[:, None] * per_entry)
+            objective = data_term * (1.0 / total_weight)
         else:
-            data_term = mf.sum(weights[:, None] * (prediction - y) ** 2)
-        objective = data_term * (0.5 / total_weight)
+            prediction = self._forward(X, W, b)
+            if weights is None:
+                data_term = mf.mse_loss(prediction, y, reduction="sum")
+            else:
+                data_term = mf.sum(weights[:, None] * (prediction - y) ** 2)
+            objective = data_term * (0.5 / total_weight)
         squares = sum(float(np.dot(c.ravel(), c.ravel())) for c in self.coefs_)
         if self.alpha:
             penalty = mf.sum(W[0] * W[0])
             for w in W[1:]:
                 penalty = penalty + mf.sum(w * w)
             objective = objective + penalty * (0.5 * self.alpha / total_weight)
-        residual = y - prediction.data
-        reported = 0.5 * np.average(residual**2, weights=weights, axis=0).mean()
+        if self.out_activation_ == "exp":
+            predicted = prediction.data
+            reported = np.average(xlogy(y, y / predicted) - y + predicted, weights=weights,
+                                  axis=0).sum()
+        else:
+            residual = y - prediction.data
+            reported = 0.5 * np.average(residual**2, weights=weights, axis=0).mean()
         reported += (0.5 * self.alpha) * squares / total_weight
         return objective, float(reported)
 
@@ -238,7 +257,7 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
         self.t_ = 0
         self.n_outputs_ = y.shape[1]
         self.n_layers_ = len(layer_units)
-        self.out_activation_ = "identity"
+        self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
         factor = 2.0 if self.activation == "logistic" else 6.0
         self.coefs_, self.intercepts_ = [], []
         for fan_in, fan_out in pairwise(layer_units):

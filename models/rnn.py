@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -32,7 +33,8 @@ from ._training import (
     validate_sample_weight,
 )
 
-_FITTED = ("n_features_in_", "n_outputs_", "seq_len_", "many_to_many_", "n_iter_", "t_",
+_FITTED = ("n_features_in_", "n_outputs_", "seq_len_", "many_to_many_", "architecture_",
+           "n_iter_", "t_",
            "loss_", "best_loss_", "loss_curve_", "grad_norm_curve_", "validation_scores_",
            "best_validation_score_", "_no_improvement_count", "_best_parameters", "_state",
            "_output_ndim")
@@ -141,7 +143,9 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         for name in ("loss_curve_", "grad_norm_curve_", "validation_scores_"):
             if isinstance(getattr(model, name, None), np.ndarray):
                 setattr(model, name, getattr(model, name).tolist())
-        model._build(np.dtype(model._state[0].dtype))
+        hidden_size, num_layers, nonlinearity = np.asarray(model.architecture_).tolist()
+        model._build(np.dtype(model._state[0].dtype), int(hidden_size), int(num_layers),
+                     str(nonlinearity))
         model._network_from_state()
         if solver_state:
             model._optimizer = make_solver(model, model._network_parameters())
@@ -156,6 +160,9 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                 f"RNNRegressor: X must be 3-D (n_samples, seq_len, n_features), got shape "
                 f"{X.shape}; for one feature per step use X[:, :, None]"
             )
+        if X.shape[1] == 0 or X.shape[2] == 0:
+            raise ValueError(f"RNNRegressor: X of shape {X.shape} has no steps or no features; "
+                             "each sequence needs at least one step of at least one feature")
         if not reset and X.shape[2] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[2]} features, but RNNRegressor is expecting "
                              f"{self.n_features_in_} features as input.")
@@ -176,15 +183,16 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         return y
 
     # ---- the network -------------------------------------------------------------------------
-    def _build(self, dtype):
+    def _build(self, dtype, hidden_size, num_layers, nonlinearity):
         """The layers, drawn from the estimator's random state (the draws of PyTorch's
-        nn.RNN and nn.Linear: U(±1/√hidden))."""
+        nn.RNN and nn.Linear: U(±1/√hidden)); `architecture_` records what was built."""
         rng = self._random_state if hasattr(self, "_random_state") else None
-        self._rnn = nn.RNN(self.n_features_in_, self.hidden_size, self.num_layers,
-                           self.nonlinearity, rng=rng, dtype=dtype)
-        bound = 1.0 / math.sqrt(self.hidden_size)
+        self.architecture_ = [int(hidden_size), int(num_layers), str(nonlinearity)]
+        self._rnn = nn.RNN(self.n_features_in_, hidden_size, num_layers, nonlinearity, rng=rng,
+                           dtype=dtype)
+        bound = 1.0 / math.sqrt(hidden_size)
         rng = nn._generator(rng)
-        self._out_weight = mf.Node(rng.uniform(-bound, bound, (self.hidden_size, self.n_outputs_))
+        self._out_weight = mf.Node(rng.uniform(-bound, bound, (hidden_size, self.n_outputs_))
                                    .astype(dtype), requires_grad=True)
         self._out_bias = mf.Node(rng.uniform(-bound, bound, (1, self.n_outputs_)).astype(dtype),
                                  requires_grad=True)
@@ -204,13 +212,14 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     def _initial_state(self, dtype):
         if self.h0 is None:
             return None
+        hidden_size, num_layers, _ = self.architecture_
         h0 = np.asarray(self.h0, dtype=dtype)
-        if h0.shape == (self.hidden_size,):
-            h0 = np.broadcast_to(h0, (self.num_layers, self.hidden_size))
-        if h0.shape != (self.num_layers, self.hidden_size):
-            raise ValueError(f"RNNRegressor: h0 must have shape ({self.hidden_size},) or "
-                             f"({self.num_layers}, {self.hidden_size}), got {np.shape(self.h0)}")
-        return [mf.Node(h0[layer:layer + 1].copy()) for layer in range(self.num_layers)]
+        if h0.shape == (hidden_size,):
+            h0 = np.broadcast_to(h0, (num_layers, hidden_size))
+        if h0.shape != (num_layers, hidden_size):
+            raise ValueError(f"RNNRegressor: h0 must have shape ({hidden_size},) or "
+                             f"({num_layers}, {hidden_size}), got {np.shape(self.h0)}")
+        return [mf.Node(h0[layer:layer + 1].copy()) for layer in range(num_layers)]
 
     def _outputs(self, X, truncate=None):
         """The predictions for a batch: one matrix (many-to-one) or one per step."""
@@ -243,6 +252,9 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         outputs = self._outputs(X, truncate=self.bptt_truncate)
         targets = [y] if not self.many_to_many_ else [y[:, t, :] for t in range(y.shape[1])]
         total_weight = X.shape[0] if weights is None else weights.sum()
+        if total_weight == 0:  # as np.average says for scikit-learn's MLP
+            raise ZeroDivisionError("Weights sum to zero, can't be normalized (a batch whose "
+                                    "sample_weight is all zero)")
         entries = len(outputs) * self.n_outputs_
         data_term = None
         for output, target in zip(outputs, targets):
@@ -275,12 +287,23 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             self.many_to_many_ = y.ndim == 3
             self.n_outputs_ = y.shape[-1]
             self._output_ndim = output_ndim  # predictions come back shaped like this y
-            self._build(X.dtype)
+            if y.ndim == 2 and y.shape[1] == X.shape[1] > 1:
+                warnings.warn(
+                    f"RNNRegressor: y has {y.shape[1]} columns, as many as the sequences have "
+                    "steps; a 2-D y is one prediction per sequence with that many outputs. For "
+                    "one prediction per step pass y[:, :, None].", UserWarning, stacklevel=3)
+            self._build(X.dtype, self.hidden_size, self.num_layers, self.nonlinearity)
             start_history(self)
             self.grad_norm_curve_ = []
             self._best_parameters = self._snapshot()
         elif (y.ndim == 3) != self.many_to_many_ or y.shape[-1] != self.n_outputs_:
             raise ValueError("RNNRegressor: y's shape does not match the fitted model's outputs")
+        elif [self.hidden_size, self.num_layers, self.nonlinearity] != self.architecture_:
+            raise ValueError(
+                f"RNNRegressor: hidden_size, num_layers, nonlinearity are now "
+                f"{[self.hidden_size, self.num_layers, self.nonlinearity]} but the network was "
+                f"built with {self.architecture_}; a warm start or partial_fit continues that "
+                "network, so fit afresh (warm_start=False) to build the new one")
         parameters = self._network_parameters()
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = make_solver(self, parameters)
