@@ -12,6 +12,8 @@ gradient rule is derived with the trace trick, from dL = tr(Ȳᵀ dY) to tr(Ā�
 from . import nn, ops, optim
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import device_of
+from .calculus import derivation, explain, render, to_dot
+from .diagnose import verify
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from .node import Node
 from .ops import (
@@ -56,6 +58,7 @@ from .ops import (
     trace,
     transpose,
 )
+from .symbolic import Sym, closed_form, symbols
 
 __version__ = "0.1.0"
 
@@ -63,18 +66,22 @@ __all__ = [
     "REGISTRY",
     "GradcheckError",
     "Node",
+    "Sym",
     "abs",
     "add",
     "binary_cross_entropy_with_logits",
     "broadcast_to",
+    "closed_form",
     "concat",
     "cos",
     "cross_entropy",
+    "derivation",
     "det",
     "device_of",
     "div",
     "enable_grad",
     "exp",
+    "explain",
     "getitem",
     "grad",
     "gradcheck",
@@ -100,6 +107,7 @@ __all__ = [
     "optim",
     "pow",
     "relu",
+    "render",
     "reshape",
     "scatter_add",
     "set_grad_enabled",
@@ -111,7 +119,10 @@ __all__ = [
     "sqrt",
     "sub",
     "sum",
+    "symbols",
     "tanh",
+    "to_dot",
     "trace",
     "transpose",
+    "verify",
 ]

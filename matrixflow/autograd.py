@@ -104,8 +104,8 @@ def backward(root, gradient=None) -> None:
     if _is_symbolic(root):  # symbols: run the rules as a graph; .grad holds expressions
         seed = _seed(root, gradient, "backward", create_graph=True)
         for node, total in _walk([root], [seed], create_graph=True, targets=None):
-            expression = total.data if node.grad is None else node.grad + total.data
-            node.grad = expression.simplify()
+            expression = _as_sym(total.data)
+            node.grad = (expression if node.grad is None else node.grad + expression).simplify()
         return
     seed = _seed(root, gradient, "backward", create_graph=False)
     collected = _walk([root], [seed], create_graph=False, targets=None)
@@ -198,7 +198,7 @@ def grad(
              for node, total in walked}
     if symbolic:  # a closed form to read: the rules' raw output, simplified
         for total in by_id.values():
-            total.data = total.data.simplify()
+            total.data = _as_sym(total.data).simplify()
     results = []
     for position, node in enumerate(inputs):
         total = by_id.get(id(node))
@@ -221,6 +221,13 @@ def grad(
 
 def _is_symbolic(node) -> bool:
     return type(node.data).__name__ == "Sym"
+
+
+def _as_sym(data):
+    """A gradient as a symbolic matrix: one that depends on no symbol comes out as numbers."""
+    from .symbolic.expr import Sym, constant_matrix
+
+    return data if isinstance(data, Sym) else constant_matrix(data)
 
 
 def _seed(root, gradient, label, create_graph):

@@ -8,6 +8,7 @@ the rule that runs.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from .autograd import _topological_order
 from .node import Node
@@ -16,7 +17,7 @@ from .symbolic.expr import Sym
 
 # ---- notation: Unicode (the README's) to LaTeX -------------------------------------------
 _LATEX = [
-    ("⁻ᵀ", r"^{-\top}"), ("⁻¹", r"^{-1}"), ("ᵀ", r"^\top"), ("⊙", r"\odot "),
+    ("⁻ᵀ", r"^{-\top}"), ("⁻¹", r"^{-1}"), ("ᵀ", r"^{\top}"), ("⊙", r"\odot "),
     ("·", r"\cdot "), ("−", "-"), ("×", r"\times "), ("⇒", r"\Rightarrow "),
     ("→", r"\to "), ("≤", r"\le "), ("≥", r"\ge "), ("≠", r"\ne "), ("∞", r"\infty "),
     ("σ", r"\sigma "), ("δ", r"\delta "), ("ε", r"\varepsilon "), ("Σ", r"\sum "),
@@ -52,7 +53,9 @@ def _op(op) -> Op:
 
 
 def _bar(operand: str) -> str:
-    return "Ȳ" if operand == "Y" else operand + "\u0304"
+    """Ā, B̄, X̄ …: the letter with a macron, precomposed where Unicode has it (as the rules
+    write it)."""
+    return unicodedata.normalize("NFC", operand + "\u0304")
 
 
 # ---- derivation(op) ------------------------------------------------------------------------
@@ -93,7 +96,7 @@ def _text_derivation(op: Op) -> str:
 
 def _latex_derivation(op: Op) -> str:
     rows = [r"dY &= " + to_latex(op.differential.removeprefix("dY = ")),
-            r"dL &= \operatorname{tr}(\bar{Y}^\top dY) = " + to_latex(_terms(op))]
+            r"dL &= \operatorname{tr}(\bar{Y}^{\top} dY) = " + to_latex(_terms(op))]
     for rule in op.rules:
         for index, (expression, identity) in enumerate(rule.steps):
             reason = r" && \text{" + identity + "}" if identity else ""

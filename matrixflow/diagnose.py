@@ -36,7 +36,8 @@ class LocalFailure:
         return (f"op {self.op!r} (operands {shapes}, output {self.output_shape}), number "
                 f"{self.backward_index} in backward order: its rule for operand "
                 f"{self.operand} is off by up to {self.max_abs_error:.3e} from finite "
-                "differences of its own forward")
+                "differences of its own forward (a wrong rule, or an input within ε of a "
+                "point where the op has no derivative)")
 
     def to_dict(self) -> dict:
         return {"op": self.op, "operand": self.operand, "operand_position": self.position,

@@ -191,7 +191,8 @@ def _name_the_culprit(error, fn, nodes, eps, atol, rtol):
         line = "  the bug: " + culprit.describe()
     else:
         line = ("  every op's own rule agrees with finite differences on this run: the mismatch "
-                "is not one op's rule (a kink such as relu or abs at 0 within ε?)")
+                "is not one op's rule — is part of the function computed outside matrixflow "
+                "(on .data or .numpy(), so backward cannot see it)?")
     error.args = (f"{error.args[0]}\n{line}",)
 
 

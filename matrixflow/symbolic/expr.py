@@ -127,7 +127,7 @@ class Sym:
         return transpose(self)
 
     def sum(self, axis=None, keepdims=True, **_):
-        return apply("sum", self, axis=axis)
+        return apply("sum", self, attrs={"axis": axis})
 
     def astype(self, dtype=None, copy=True):
         return self
@@ -237,8 +237,10 @@ def constant_matrix(array, name=None) -> Sym:
             return const(c)
         base = ones(array.shape) if c != 0 else zeros(array.shape)
         return base if c in (0.0, 1.0) else scale(c, base)
-    if array.shape[0] == array.shape[1] and np.array_equal(array, np.eye(array.shape[0])):
-        return identity(array.shape[0])
+    n = array.shape[0]
+    if array.shape == (n, n) and np.array_equal(array, array[0, 0] * np.eye(n)):
+        c = float(array[0, 0])
+        return identity(n) if c == 1 else scale(c, identity(n))
     return Sym("matrix", (), (name or "C", array), array.shape)
 
 
@@ -300,11 +302,12 @@ def where(condition, a, b) -> Sym:
                _broadcast(condition.shape, a.shape, b.shape))
 
 
-def apply(name, *args, shape=None, **attrs) -> Sym:
-    """f(args…): a named function of matrices, with its constants `attrs`."""
-    if shape is None:
-        shape = _APPLY_SHAPES.get(name, lambda args, attrs: args[0].shape)(args, attrs)
-    return Sym("apply", args, (name, dict(attrs)), shape)
+def apply(name, *args, attrs=None, out_shape=None) -> Sym:
+    """f(args…): a named function of matrices, with its constants `attrs` (a dict)."""
+    attrs = dict(attrs or {})
+    if out_shape is None:
+        out_shape = _APPLY_SHAPES.get(name, lambda args, attrs: args[0].shape)(args, attrs)
+    return Sym("apply", args, (name, attrs), out_shape)
 
 
 def _reduced(args, attrs):

@@ -75,7 +75,7 @@ def from_op(op, args, attrs) -> sx.Sym:
     builder = BUILDERS.get(op.name)
     if builder is not None:
         return builder(*args, **attrs)
-    return sx.apply(op.name, *args, shape=_shape_by_forward(op, args, attrs), **attrs)
+    return sx.apply(op.name, *args, attrs=attrs, out_shape=_shape_by_forward(op, args, attrs))
 
 
 def numeric(name):

@@ -48,7 +48,7 @@ class _Printer:
     def _ones(self, x):
         one = r"\mathbf{1}" if self.latex else "1"
         if x.shape[0] == 1 and x.shape[1] > 1:
-            return one + (r"^\top" if self.latex else "ᵀ"), _ATOM
+            return one + (r"^{\top}" if self.latex else "ᵀ"), _ATOM
         return one, _ATOM
 
     def _zeros(self, x):
@@ -65,11 +65,11 @@ class _Printer:
             if negative:
                 body = term.args[0] if term.attrs == -1 else Sym(
                     "scale", term.args, -term.attrs, term.shape)
-                text = self.wrap(body, _PRODUCT)
+                text = self.wrap(body, _HADAMARD)
                 pieces.append(("−" if index == 0 else " − ") + text if not self.latex else
                               ("-" if index == 0 else " - ") + text)
             else:
-                pieces.append(("" if index == 0 else " + ") + self.wrap(term, _PRODUCT))
+                pieces.append(("" if index == 0 else " + ") + self.wrap(term, _HADAMARD))
         return "".join(pieces), _SUM
 
     def _scale(self, x):
@@ -110,7 +110,7 @@ class _Printer:
         if inner.kind == "apply" and inner.attrs[0] == "inv":
             base = self.wrap(inner.args[0], _ATOM)
             return base + (r"^{-\top}" if self.latex else "⁻ᵀ"), _ATOM
-        return self.wrap(inner, _ATOM) + (r"^\top" if self.latex else "ᵀ"), _ATOM
+        return self.wrap(inner, _ATOM) + (r"^{\top}" if self.latex else "ᵀ"), _ATOM
 
     def _power(self, x):
         p = x.attrs

@@ -5,8 +5,8 @@ transposes and the same term reached along two paths.  `simplify` rewrites, bott
 nothing changes:
 
   x·1 = x, I·X = X, 1 ⊙ X = X (a matrix of ones), 0 terms and factors
-  c·(d·X) = (cd)·X, numeric factors pulled out of products
-  (Xᵀ)ᵀ = X, (AB)ᵀ = BᵀAᵀ, (A + B)ᵀ = Aᵀ + Bᵀ, (A ⊙ B)ᵀ = Aᵀ ⊙ Bᵀ, sᵀ = s for 1×1 s
+  c·(d·X) = (cd)·X, numeric factors pulled out of products, c(−a − b) = −c(a + b)
+  (Xᵀ)ᵀ = X, (AB)ᵀ = BᵀAᵀ, (A ⊙ B)ᵀ = Aᵀ ⊙ Bᵀ, sᵀ = s for 1×1 s, (Aᵀ)⁻¹ = A⁻ᵀ
   tr(s) = s for a 1×1 s
   c·T + d·T = (c + d)·T  (equal terms collected)
   P·X + Q·X = (P + Q)·X, X·P + X·Q = X·(P + Q)  (a common factor taken out)
@@ -86,6 +86,8 @@ def _scale(x, args):
         return const(c * inner.attrs)
     if c == -1 and inner.kind == "add":  # −(a + b) = −a − b
         return add(*[scale(-1, t) for t in inner.args])
+    if inner.kind == "add" and all(_numeric_factor(t)[0] < 0 for t in inner.args):
+        return scale(-c, add(*[scale(-1, t) for t in inner.args]))  # c(−a − b) = −c(a + b)
     return scale(c, inner)
 
 
@@ -137,7 +139,7 @@ def _term_order(term):
     from .printing import to_text
 
     c, _ = _numeric_factor(term)
-    text = to_text(term)
+    text = to_text(term).replace("⁻ᵀ", "⁻¹ᵀ")  # X⁻¹ before X⁻ᵀ
     return (c < 0, text.replace("ᵀ", ""), text.count("ᵀ"))
 
 
@@ -217,9 +219,23 @@ def _hadamard(x, args):
         if spread.shape == (1, 1):
             return _with_factor(c, hadamard(spread, ones(x.shape)), x.shape)
         kept.append(ones(x.shape))
+    kept = _merge_powers(kept)
     kept.sort(key=lambda f: f.kind == "compare")  # indicators last: Ȳ ⊙ [A > 0]
     product = kept[0] if len(kept) == 1 else hadamard(*kept)
     return _with_factor(c, product, x.shape)
+
+
+def _merge_powers(factors):
+    """X ⊙ X ⊙ Y = X⊙² ⊙ Y: equal factors (and powers of one base) become one power."""
+    merged, order = {}, []
+    for f in factors:
+        base, p = (f.args[0], f.attrs) if f.kind == "power" else (f, 1.0)
+        if base.key not in merged:
+            merged[base.key] = [base, 0.0]
+            order.append(base.key)
+        merged[base.key][1] += p
+    return [base if p == 1 else Sym("power", (base,), p, base.shape)
+            for base, p in (merged[k] for k in order)]
 
 
 # ---- transpose: pushed down to the leaves ------------------------------------------------
@@ -238,8 +254,6 @@ def _transpose(x, args):
         return scale(inner.attrs, transpose(inner.args[0]))
     if kind == "matmul":
         return matmul(*[transpose(f) for f in reversed(inner.args)])
-    if kind == "add":
-        return add(*[transpose(t) for t in inner.args])
     if kind == "hadamard":
         return hadamard(*[transpose(f) for f in inner.args])
     return transpose(inner)
@@ -250,6 +264,8 @@ def _apply(x, args):
     name = x.attrs[0]
     if name == "trace" and args[0].shape == (1, 1):
         return args[0]  # tr(s) = s
+    if name == "inv" and args[0].kind == "transpose":  # (Aᵀ)⁻¹ = (A⁻¹)ᵀ, printed A⁻ᵀ
+        return transpose(Sym("apply", args[0].args, x.attrs, x.shape))
     if name == "sum":  # sum of a 1×1 is itself; the rest is matrix algebra already
         if args[0].shape == x.shape:
             return args[0]

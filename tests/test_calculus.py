@@ -1,0 +1,99 @@
+"""Derivations assembled from each op's fields, explain(), to_dot()."""
+
+import re
+
+import numpy as np
+import pytest
+
+import matrixflow as mf
+from matrixflow.calculus import _bar, to_latex
+from matrixflow.ops.base import IDENTITIES, REGISTRY
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_op_has_a_complete_derivation(name):
+    op = REGISTRY[name]
+    text = mf.derivation(name)
+    assert op.summary in text and op.shapes in text and op.differential in text
+    for rule in op.rules:
+        assert rule.steps, f"{name}: no steps for {rule.operand}"
+        assert rule.steps[0][1] is None
+        assert all(identity in IDENTITIES for _, identity in rule.steps[1:])
+        last = rule.steps[-1][0]
+        assert re.fullmatch(rf"tr\((.+)ᵀ d{rule.operand}\)", last), (
+            f"{name}: the last step for {rule.operand} is not of the form "
+            f"tr(({rule.operand}̄)ᵀ d{rule.operand}): {last}")
+        assert rule.result.startswith(_bar(rule.operand) + " = ")
+        for expression, identity in rule.steps:
+            assert expression in text
+            if identity:
+                assert IDENTITIES[identity] in text
+        assert f"⇒ {rule.result}" in text
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_derivation_has_a_latex_form(name):
+    latex = mf.derivation(name, fmt="latex")
+    assert latex.count("{") == latex.count("}")
+    assert r"\begin{align*}" in latex and r"\end{align*}" in latex
+    leftovers = sorted({c for c in latex if ord(c) > 127})
+    assert not leftovers, f"{name}: characters LaTeX math will not take: {leftovers}"
+
+
+def test_latex_of_the_notation():
+    assert to_latex("Ā = −Ȳᵀ·B ⊙ A⁻ᵀ") == r"\bar{A} = -\bar{Y}^{\top}\cdot B \odot A^{-\top}"
+    assert to_latex("tr((Ȳ·Bᵀ)ᵀ dA)") == r"\operatorname{tr}((\bar{Y}\cdot B^{\top})^{\top} dA)"
+
+
+def test_derivation_refuses_unknown_ops_and_formats():
+    with pytest.raises(KeyError, match="no op named 'matmult'"):
+        mf.derivation("matmult")
+    with pytest.raises(ValueError, match="fmt must be"):
+        mf.derivation("add", fmt="html")
+
+
+def test_a_step_naming_an_unknown_identity_is_refused():
+    from matrixflow.ops.base import Rule
+
+    with pytest.raises(ValueError, match="unknown identity 'magic'"):
+        Rule("A", "tr(Ȳᵀ dA) ={magic} tr(Ȳᵀ dA)", "Ā = Ȳ", lambda G, Y, A: G)
+
+
+def test_explain_walks_back_op_by_op_with_names_shapes_and_rules():
+    X = mf.Node(np.ones((3, 2)), requires_grad=True, name="X")
+    A = mf.Node(np.eye(3), name="A")
+    text = mf.explain(mf.trace(X.T @ A @ X))
+    blocks = re.findall(r"\[(\d)\] (\w+) = (\w+)\(", text)
+    assert [op for _, _, op in blocks] == ["trace", "matmul", "matmul", "transpose"]
+    assert "A: 3×3 (constant)" in text and "B = A is constant: its rule is skipped" in text
+    assert "rule B̄ = Aᵀ·Ȳ  →  ∂L/∂X: 3×2" in text
+    assert "Leaves: X (3×2) gets its .grad" in text
+
+
+def test_explain_refuses_what_has_no_walk():
+    with pytest.raises(ValueError, match="does not require grad"):
+        mf.explain(mf.Node([[1.0]]) * 2.0)
+    with pytest.raises(TypeError):
+        mf.explain(np.ones((1, 1)))
+
+
+def test_to_dot_draws_the_tree_with_shapes_and_gradients():
+    x = mf.Node([[1.0, 2.0]], requires_grad=True, name="x")
+    y = mf.sum(mf.exp(x) * 3.0)
+    y.backward()
+    dot = mf.to_dot(y, show_grad=True)
+    assert dot.startswith("digraph matrixflow {") and dot.endswith("}")
+    assert dot.count("->") == 4  # x→exp, exp→mul, const→mul, mul→sum
+    assert re.search(r'label="x\\n1×2\\nrequires_grad\\ngrad: 8\.155, 22\.17"', dot)
+    assert 'label="sum\\nY: 1×1\\nrequires_grad"' in dot
+    assert "grad" not in mf.to_dot(y).replace("requires_grad", "")
+
+
+def test_render_says_what_it_needs():
+    try:
+        import graphviz  # noqa: F401
+    except ImportError:
+        with pytest.raises(RuntimeError, match="pip install graphviz"):
+            mf.render(mf.Node([[1.0]], requires_grad=True) * 2.0, "tree.png")
+    else:  # pragma: no cover - only where graphviz is installed
+        pytest.skip("graphviz is installed: rendering depends on the dot binary")

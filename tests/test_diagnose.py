@@ -1,0 +1,120 @@
+"""Localising gradcheck and mf.verify: the broken op is named, the report is complete."""
+
+import json
+
+import numpy as np
+import pytest
+
+import matrixflow as mf
+from matrixflow.ops.base import Rule, apply1, apply2, defop
+
+# tests-only ops, outside the registry, each with one planted mistake
+MISSING_TRANSPOSE = defop(
+    "matmul_missing_transpose", family="matrix", summary="A·B whose Ā forgets a transpose",
+    forward=np.matmul, differential="dY = dA·B + A·dB",
+    rules=(Rule("A", "tr(Ȳᵀ dA·B) ={cyclic} tr(B·Ȳᵀ dA) ={transpose} tr((Ȳ·Bᵀ)ᵀ dA)",
+                "Ā = Ȳ·Bᵀ", lambda G, Y, A, B: G @ B),  # the bug: B, not Bᵀ
+           Rule("B", "tr(Ȳᵀ A·dB) ={transpose} tr((Aᵀ·Ȳ)ᵀ dB)", "B̄ = Aᵀ·Ȳ",
+                lambda G, Y, A, B: A.T @ G)),
+    register=False)
+SIGN_ERROR = defop(
+    "sin_sign_error", family="element-wise", summary="sin with the sign of its rule flipped",
+    forward=np.sin, differential="dY = cos(A) ⊙ dA",
+    rules=(Rule("A", "tr(Ȳᵀ (cos(A) ⊙ dA)) ={hadamard} tr((Ȳ ⊙ cos(A))ᵀ dA)",
+                "Ā = Ȳ ⊙ cos(A)", lambda G, Y, A: -G * np.cos(A)),),
+    register=False)
+
+
+def _inputs(seed=0):
+    rng = np.random.default_rng(seed)
+    return (mf.Node(rng.standard_normal((3, 3)), requires_grad=True, name="W"),
+            mf.Node(rng.standard_normal((4, 3)), requires_grad=True, name="X"))
+
+
+def larger_graph_with_missing_transpose(W, X):
+    hidden = mf.tanh(X @ W + 1.0)
+    return mf.sum(apply2(MISSING_TRANSPOSE, hidden, W) ** 2) + mf.logdet(W @ W.T + np.eye(3))
+
+
+def larger_graph_with_sign_error(W, X):
+    return mf.mean(mf.softmax(apply1(SIGN_ERROR, X @ W.T @ W)) * X) + mf.trace(W)
+
+
+@pytest.mark.parametrize("fn, op, operand", [
+    (larger_graph_with_missing_transpose, "matmul_missing_transpose", "A"),
+    (larger_graph_with_sign_error, "sin_sign_error", "A"),
+])
+def test_gradcheck_names_the_planted_wrong_rule(fn, op, operand):
+    with pytest.raises(mf.GradcheckError) as caught:
+        mf.gradcheck(fn, _inputs())
+    culprit = caught.value.culprit
+    assert culprit is not None and culprit.op == op and culprit.operand == operand
+    assert f"the bug: op {op!r}" in str(caught.value)
+    shapes = (4, 3), (3, 3)
+    assert culprit.operand_shapes[0] == shapes[0]
+
+
+def test_every_registry_op_passes_the_local_check():
+    from matrixflow.diagnose import first_bad_op
+
+    def fn(W, X):
+        return mf.sum(mf.sigmoid(X @ W) * mf.exp(X[:, 0:3])) + mf.logdet(W @ W.T + np.eye(3))
+
+    assert first_bad_op(fn, list(_inputs())) is None
+
+
+def test_a_mismatch_no_op_explains_is_said_so():
+    x = mf.Node([[0.5, 1.0]], requires_grad=True)
+    with pytest.raises(mf.GradcheckError) as caught:  # x.data is invisible to backward
+        mf.gradcheck(lambda x: mf.sum(x * x.data), [x])
+    assert caught.value.culprit is None
+    assert "every op's own rule agrees" in str(caught.value)
+
+
+def test_a_kink_is_found_at_the_op_that_has_it():
+    x = mf.Node([[0.0, 1.0]], requires_grad=True)  # relu has no derivative at 0
+    with pytest.raises(mf.GradcheckError) as caught:
+        mf.gradcheck(lambda x: mf.sum(mf.relu(x) * 2.0), [x])
+    assert caught.value.culprit.op == "relu"
+    assert "no derivative" in str(caught.value)
+
+
+def test_verify_reports_everything_side_by_side():
+    W, X = _inputs(1)
+    report = mf.verify(lambda W, X: mf.sum(mf.tanh(X @ W)) + mf.logdet(W @ W.T + np.eye(3)),
+                       [W, X])
+    json.dumps(report)  # serialisable as promised
+    assert report["finite_differences_vs_backward"]["agree"]
+    assert report["pytorch"]["available"] and report["pytorch"]["agree"]
+    assert report["pytorch"]["max_abs_error"] < 1e-12
+    np.testing.assert_allclose(report["backward"][0], report["pytorch"]["gradients"][0])
+    sweep = [s["max_abs_error"] for s in report["eps_sweep"]]
+    best = int(np.argmin(sweep))
+    assert 0 < best < len(sweep) - 1  # truncation error on one side, rounding on the other
+    assert sweep[0] > 100 * sweep[best] and sweep[-1] > 100 * sweep[best]
+    assert report["first_bad_op"] is None and "agree" in report["verdict"]
+
+
+def test_verify_names_the_wrong_rule_and_pytorch_disagrees_too():
+    W, X = _inputs(2)
+    report = mf.verify(lambda W, X: mf.sum(apply1(SIGN_ERROR, X @ W)), [W, X], use_torch=False)
+    assert not report["finite_differences_vs_backward"]["agree"]
+    assert report["first_bad_op"]["op"] == "sin_sign_error"
+    assert "first wrong rule: op 'sin_sign_error'" in report["verdict"]
+
+
+def test_every_op_has_a_pytorch_replay_that_matches_its_twin():
+    import torch
+
+    from matrixflow import REGISTRY, opcheck
+    from matrixflow.calculus import _all_nodes
+    from matrixflow.twins import TORCH_OPS, replay
+
+    assert set(TORCH_OPS) == set(REGISTRY)
+    for name in REGISTRY:
+        for case in opcheck.cases_for(name):
+            output = case.run(*opcheck.leaves(case))
+            replayed = replay([output], torch, _all_nodes(output))[id(output)]
+            twin = case.twin(torch, *(torch.tensor(np.array(x)) for x in case.inputs))
+            np.testing.assert_allclose(replayed.detach().numpy(), twin.detach().numpy(),
+                                       rtol=1e-12, atol=1e-14, err_msg=f"{name}: {case.label}")
