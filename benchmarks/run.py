@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import time
 
 import numpy as np
 
-from . import estimators
+from . import estimators, workloads
 from .harness import compare, table
 
 
@@ -46,7 +47,104 @@ def suite_estimators(rounds):
     return reports
 
 
-SUITES = {"estimators": suite_estimators}
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    return torch
+
+
+def _three_ways(title, numpy_job, matrixflow_job, torch_job, rounds, reference="NumPy by hand"):
+    jobs = {"NumPy by hand": numpy_job, "matrixflow": matrixflow_job}
+    if torch_job is not None:
+        jobs["PyTorch eager"] = torch_job
+    return title, compare(jobs, reference, rounds), reference
+
+
+def suite_workloads(rounds):
+    torch = _torch()
+    reports = []
+    for name, sizes, batch in (("W1", (16, 64, 64, 1), 256), ("W2", (256, 512, 512, 1), 1024)):
+        for dtype in (np.float64, np.float32):
+            label = "float64" if dtype is np.float64 else "float32"
+            reports.append(_three_ways(
+                f"{name} MLP {'→'.join(map(str, sizes))}, batch {batch}, {label}: one step",
+                workloads.mlp_numpy(sizes, batch, dtype),
+                workloads.mlp_matrixflow(sizes, batch, dtype),
+                workloads.mlp_torch(torch, sizes, batch, dtype) if torch else None, rounds))
+    title, results, reference = _three_ways(
+        "W3 RNN batch 32, 50 steps, hidden 64, BPTT: one step", workloads.rnn_numpy(),
+        workloads.rnn_matrixflow(), workloads.rnn_torch(torch) if torch else None, rounds)
+    if torch:  # the same step with nn.RNN, timed against its own NumPy rounds
+        extra = compare({"NumPy by hand": workloads.rnn_numpy(),
+                         "PyTorch nn.RNN": workloads.rnn_torch_module(torch)}, "NumPy by hand",
+                        rounds)
+        results.append(extra[1])
+    reports.append((title, results, reference))
+    reports.append(_three_ways(
+        f"W4 a chain of {workloads.CHAIN_OPS} small ops (4×4), forward + backward",
+        workloads.chain_numpy(), workloads.chain_matrixflow(),
+        workloads.chain_torch(torch) if torch else None, rounds))
+    if torch:
+        reports.append(("W5 60 levels of y = y·a + y·b (2⁶⁰ paths), forward + backward",
+                        compare({"PyTorch eager": workloads.shared_torch(torch),
+                                 "matrixflow": workloads.shared_matrixflow()},
+                                "PyTorch eager", rounds), "PyTorch eager"))
+    return reports
+
+
+def per_op_overhead(count=20_000, repeats=5):
+    """µs per op beyond NumPy's own work, on 2×2 matrices: forward (a * b) and backward (a
+    chain of products, whose rule is one NumPy product G ⊙ B)."""
+    import matrixflow as mf
+
+    a_data, b_data = np.full((2, 2), 1.0001), np.full((2, 2), 0.9999)
+    a, b = mf.Node(a_data, requires_grad=True), mf.Node(b_data)
+
+    def best(fn):
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - started)
+        return min(times) / count
+
+    def numpy_forward():
+        for _ in range(count):
+            np.multiply(a_data, b_data)
+
+    def matrixflow_forward():
+        for _ in range(count):
+            a * b
+
+    chain = [None]
+
+    def build():
+        y = a
+        for _ in range(count):
+            y = y * b
+        chain[0] = mf.sum(y)
+
+    def matrixflow_backward():
+        chain[0].backward()
+        a.grad = None
+
+    forward = best(matrixflow_forward) - best(numpy_forward)
+    build()
+    backward = best(matrixflow_backward) - best(numpy_forward)  # each rule: one G ⊙ B
+    return forward * 1e6, backward * 1e6
+
+
+def suite_overhead(rounds):
+    forward, backward = per_op_overhead()
+    return [(f"Per-op overhead on 2×2 matrices, beyond NumPy's own work: {forward:.2f} µs "
+             f"forward, {backward:.2f} µs backward", [], "")]
+
+
+SUITES = {"workloads": suite_workloads, "overhead": suite_overhead,
+          "estimators": suite_estimators}
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,80 @@
+"""The benchmark's three implementations of each step do the same work (no timing here)."""
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks import workloads
+
+
+def _arrays(values):
+    found = []
+    for value in values:
+        if isinstance(value, np.ndarray):
+            found.append(value)
+        elif hasattr(value, "data") and isinstance(value.data, np.ndarray):
+            found.append(value.data)
+        elif isinstance(value, torch.Tensor):
+            found.append(value.detach().numpy())
+        elif isinstance(value, list):
+            found.extend(_arrays(value))
+    return found
+
+
+@pytest.mark.parametrize("sizes, batch", [((16, 64, 64, 1), 256), ((8, 16, 1), 32)])
+def test_mlp_steps_update_the_same_parameters(sizes, batch):
+    numpy_step = workloads.mlp_numpy(sizes, batch)
+    mf_step = workloads.mlp_matrixflow(sizes, batch)
+    torch_step = workloads.mlp_torch(torch, sizes, batch)
+    for step in (numpy_step, mf_step, torch_step):
+        step()
+        step()
+    reference = _parameters(numpy_step)
+    for other in (_parameters(mf_step), _parameters(torch_step)):
+        for a, b in zip(reference, other):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+
+
+def _parameters(step):
+    """The weights and biases a step closure trains, in order (weights first)."""
+    names = step.__code__.co_freevars
+    cells = dict(zip(names, (c.cell_contents for c in step.__closure__)))
+    if "params" in cells:
+        return _arrays(cells["params"])
+    if "weights" in cells:
+        return _arrays(cells["weights"]) + _arrays(cells["biases"])
+    return _arrays([cells[n] for n in ("Wx", "Wh", "b", "Wo") if n in cells])
+
+
+def test_rnn_steps_update_the_same_parameters():
+    steps = [workloads.rnn_numpy(batch=4, steps=6, features=3, hidden=5),
+             workloads.rnn_matrixflow(batch=4, steps=6, features=3, hidden=5),
+             workloads.rnn_torch(torch, batch=4, steps=6, features=3, hidden=5)]
+    for step in steps:
+        step()
+    reference = _parameters(steps[0])
+    for step in steps[1:]:
+        for a, b in zip(reference, _parameters(step)):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+
+
+def test_chain_steps_update_the_same_input():
+    steps = [workloads.chain_numpy(), workloads.chain_matrixflow(), workloads.chain_torch(torch)]
+    for step in steps:
+        step()
+    values = [_arrays([dict(zip(s.__code__.co_freevars, (c.cell_contents for c in
+                                                           s.__closure__)))["x"]])[0]
+              for s in steps]
+    for other in values[1:]:
+        np.testing.assert_allclose(values[0], other, rtol=1e-12)
+
+
+def test_the_shared_workload_gives_torchs_gradients():
+    import matrixflow as mf
+
+    x, a, b = (mf.Node([[v]], requires_grad=True) for v in (1.0, 0.5, 0.25))
+    y = x
+    for _ in range(60):
+        y = y * a + y * b
+    y.backward()
+    np.testing.assert_allclose(a.grad, [[60 * 0.75**59]], rtol=1e-12)
