@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import functools
 from contextvars import ContextVar
+from heapq import heappop, heappush
+from sys import getrefcount
 
 import numpy as np
 
@@ -120,12 +122,11 @@ def _own(total, node, handed_out):
 
     add passes Ȳ on unchanged to both operands, transpose returns a view, sum a read-only
     broadcast: a gradient handed to the user must be an array of its own, or changing one
-    would change another.
+    would change another.  An array only the walk held is handed over as it is.
     """
     if total.dtype != node.data.dtype:
         total = total.astype(node.data.dtype)
-    elif (id(total) in handed_out or not total.flags.owndata
-          or not getattr(total.flags, "writeable", True)):
+    elif id(total) in handed_out or not _private(total, 5):  # the walk's tuple, 3 locals, arg
         total = total.copy()
     handed_out.add(id(total))
     return total
@@ -191,7 +192,7 @@ def grad(
             "grad: the outputs do not require grad — none was built from an input with "
             "requires_grad=True (or they were built inside no_grad())"
         )
-    targets = {id(node) for node in inputs}
+    targets = set(inputs)
     walked = _walk(roots, seeds, create_graph, targets) if roots else []
     handed_out = set()
     by_id = {id(node): total if create_graph else _own(total, node, handed_out)
@@ -271,91 +272,103 @@ def _topological_order(roots):
         if operands_done:
             order.append(node)
             continue
-        key = id(node)
-        if key in visited:
+        if node in visited:
             continue
-        visited.add(key)
+        visited.add(node)
         stack.append((node, True))
         right, left = node.right, node.left
-        if right is not None and right.requires_grad and id(right) not in visited:
+        if right is not None and right.requires_grad and right not in visited:
             stack.append((right, False))
-        if left is not None and left.requires_grad and id(left) not in visited:
+        if left is not None and left.requires_grad and left not in visited:
             stack.append((left, False))
     return order
+
+
+def _leading_to(roots, targets):
+    """The nodes below `roots` from which some target can be reached (targets included)."""
+    leading = set()
+    for node in _topological_order(roots):  # operands come first, so their marks are ready
+        if node in targets or node.left in leading or node.right in leading:
+            leading.add(node)
+    return leading
 
 
 def _walk(roots, seeds, create_graph, targets):
     """Run the rules from `roots` down; return [(node, total gradient)] for the nodes asked for.
 
-    `targets` is a set of node ids (mf.grad) or None (backward: every leaf, and every node that
-    retains its grad).  With targets, only nodes on a path to a target are visited.
+    Nodes are visited in descending creation order (a heap on their sequence numbers), which
+    meets each node after every node built from it, so its gradient is complete when its rule
+    runs — once.  `targets` is a set of nodes (mf.grad: only paths to them are followed) or None
+    (backward: every leaf, and every node that retains its grad, is collected).
     """
-    order = _topological_order(roots)
-    if targets is not None:
-        leads_to_target = set()
-        for node in order:  # operands come first, so their flags are ready
-            left, right = node.left, node.right
-            if (
-                id(node) in targets
-                or (left is not None and id(left) in leads_to_target)
-                or (right is not None and id(right) in leads_to_target)
-            ):
-                leads_to_target.add(id(node))
-        wanted = leads_to_target
+    wanted = _leading_to(roots, targets) if targets is not None else None
     pending = {}
+    heap = []
     for root, seed in zip(roots, seeds):
-        key = id(root)
-        pending[key] = seed if key not in pending else pending[key] + seed
+        earlier = pending.get(root)
+        if earlier is None:
+            pending[root] = seed
+            heappush(heap, (-root._seq, root))  # sequence numbers are unique: nodes never compare
+        else:
+            pending[root] = earlier + seed
     collected = []
     mode = enable_grad() if create_graph else None  # the rules must record their graph
     if mode is not None:
         mode.__enter__()
+    op = None
     try:
-        for node in reversed(order):
-            total = pending.pop(id(node), None)
-            if total is None:
-                continue  # not on a path to anything asked for
+        while heap:
+            node = heappop(heap)[1]
+            total = pending.pop(node)
             op = node.op
             if targets is None:
                 if op is None or node._retains_grad:
                     collected.append((node, total))
-            elif id(node) in targets:
+            elif node in targets:
                 collected.append((node, total))
             if op is None:
                 continue
-            left, right = node.left, node.right
+            left, right, attrs = node.left, node.right, node.attrs
             if create_graph:
                 out, a, b = node, left, right
             else:
                 out, a = node.data, left.data
                 b = right.data if right is not None else None
             for position, child in ((0, left), (1, right)):
-                if child is None or not child.requires_grad:
+                if child is None or not child.requires_grad or (
+                        wanted is not None and child not in wanted):
                     continue
-                if targets is not None and id(child) not in wanted:
-                    continue
-                child_grad = _call_rule(op, position, total, out, a, b, node.attrs)
-                if child_grad.shape != child.data.shape:
+                rule = op.rules[position].fn
+                if right is None:
+                    grad_child = rule(total, out, a, **attrs) if attrs else rule(total, out, a)
+                else:
+                    grad_child = (rule(total, out, a, b, **attrs) if attrs
+                                  else rule(total, out, a, b))
+                if grad_child.shape != child.data.shape:
                     raise RuntimeError(
                         f"{op.name}: the rule for operand {op.rules[position].operand} returned "
-                        f"shape {child_grad.shape} for an operand of shape {child.data.shape} "
-                        "(a bug in the op's rule)"
-                    )
-                key = id(child)
-                earlier = pending.get(key)
-                pending[key] = child_grad if earlier is None else earlier + child_grad
+                        f"shape {grad_child.shape} for an operand of shape {child.data.shape} "
+                        "(a bug in the op's rule)")
+                earlier = pending.get(child)
+                if earlier is None:
+                    pending[child] = grad_child
+                    heappush(heap, (-child._seq, child))
+                elif not create_graph and _private(earlier, 4):  # dict, local, arg, getrefcount
+                    earlier += grad_child  # the walk's own array: add in place, allocate nothing
+                else:
+                    pending[child] = earlier + grad_child
+                del grad_child, earlier
+    except np.linalg.LinAlgError as exc:
+        raise np.linalg.LinAlgError(f"{op.name} (backward): {exc}") from exc
     finally:
         if mode is not None:
             mode.__exit__(None, None, None)
     return collected
 
 
-def _call_rule(op, position, total, out, a, b, attrs):
-    """Ā (position 0) or B̄ (position 1) of `op`, re-raising linear-algebra failures by name."""
-    rule = op.rules[position].fn
-    try:
-        if op.arity == 1:
-            return rule(total, out, a, **attrs) if attrs else rule(total, out, a)
-        return rule(total, out, a, b, **attrs) if attrs else rule(total, out, a, b)
-    except np.linalg.LinAlgError as exc:
-        raise np.linalg.LinAlgError(f"{op.name} (backward): {exc}") from exc
+def _private(array, references) -> bool:
+    """Whether `array` owns its memory, may be written, and is referenced at most `references`
+    times, counting the caller's own references, this function's argument and getrefcount's
+    (tests/test_walk.py checks the counts): then nothing else can see a change to it."""
+    return (array.base is None and getattr(array.flags, "writeable", True)
+            and getrefcount(array) <= references)

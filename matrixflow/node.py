@@ -12,6 +12,7 @@ They are thin: each calls the op of the same name in `matrixflow.ops`.
 
 from __future__ import annotations
 
+import itertools
 import numbers
 
 import numpy as np
@@ -114,6 +115,7 @@ class Node:
     __slots__ = (
         "__weakref__",
         "_retains_grad",
+        "_seq",
         "attrs",
         "data",
         "grad",
@@ -140,6 +142,7 @@ class Node:
         self.attrs = None
         self.name = name
         self._retains_grad = False
+        self._seq = _next_seq()
 
     # ---- properties -------------------------------------------------------------------------
     @property
@@ -272,34 +275,34 @@ class Node:
 
     # ---- operators (thin: each calls its op) --------------------------------------------------
     def __add__(self, other):
-        return _ops.add(self, other)
+        return _apply2(_ADD, self, other)
 
     def __radd__(self, other):
-        return _ops.add(other, self)
+        return _apply2(_ADD, other, self)
 
     def __sub__(self, other):
-        return _ops.sub(self, other)
+        return _apply2(_SUB, self, other)
 
     def __rsub__(self, other):
-        return _ops.sub(other, self)
+        return _apply2(_SUB, other, self)
 
     def __mul__(self, other):
-        return _ops.mul(self, other)
+        return _apply2(_MUL, self, other)
 
     def __rmul__(self, other):
-        return _ops.mul(other, self)
+        return _apply2(_MUL, other, self)
 
     def __truediv__(self, other):
-        return _ops.div(self, other)
+        return _apply2(_DIV, self, other)
 
     def __rtruediv__(self, other):
-        return _ops.div(other, self)
+        return _apply2(_DIV, other, self)
 
     def __matmul__(self, other):
-        return _ops.matmul(self, other)
+        return _apply2(_MATMUL, self, other)
 
     def __rmatmul__(self, other):
-        return _ops.matmul(other, self)
+        return _apply2(_MATMUL, other, self)
 
     def __pow__(self, exponent):
         return _ops.pow(self, exponent)
@@ -308,7 +311,7 @@ class Node:
         return _ops.rpow(base, self)
 
     def __neg__(self):
-        return _ops.neg(self)
+        return _apply1(_NEG, self)
 
     def __pos__(self):
         return self
@@ -384,13 +387,18 @@ class Node:
         return _ops.log_softmax(self, axis)
 
 
+_next_seq = itertools.count().__next__  # creation order: operands always before results
+
+
 def _leaf(data, requires_grad=False) -> Node:
     """A leaf around an array already known to be a valid matrix (no checks: internal use)."""
     return _result(data, None, None, None, None, requires_grad)
 
 
 def _result(data, op, left, right, attrs, requires_grad) -> Node:
-    """A node made by `op` (no checks: the op validated its operands)."""
+    """A node made by `op` (no checks: the op validated its operands).  Its sequence number
+    orders the backward walk: a node is created after its operands, so visiting nodes in
+    descending order meets every node after all of its consumers."""
     node = Node.__new__(Node)
     node.data = data
     node.requires_grad = requires_grad
@@ -401,7 +409,25 @@ def _result(data, op, left, right, attrs, requires_grad) -> Node:
     node.attrs = attrs
     node.name = None
     node._retains_grad = False
+    node._seq = _next_seq()
     return node
+
+
+_SCALARS: dict = {}  # (value, dtype) → a read-only 1×1 constant leaf, shared
+
+
+def _scalar_leaf(value, dtype) -> Node:
+    """The constant leaf for a Python number beside a Node (`x * 0.9`), made once: a training
+    loop multiplies by the same numbers again and again."""
+    key = (value, dtype)
+    leaf = _SCALARS.get(key)
+    if leaf is None:
+        if len(_SCALARS) > 4096:  # many different numbers: start afresh rather than grow
+            _SCALARS.clear()
+        data = np.full((1, 1), value, dtype=dtype)
+        data.flags.writeable = False  # shared between graphs: nobody may change it
+        leaf = _SCALARS[key] = _leaf(data)
+    return leaf
 
 
 def as_operand(value, like: Node | None = None) -> Node:
@@ -409,6 +435,8 @@ def as_operand(value, like: Node | None = None) -> Node:
     so `x32 * 2` and `x32 * mask` stay float32, as in NumPy."""
     if isinstance(value, Node):
         return value
+    if like is not None and type(value) in (float, int) and type(like.data) is np.ndarray:
+        return _scalar_leaf(value, like.data.dtype)
     dtype = None
     if like is not None and not (
         getattr(value, "dtype", None) is not None and value.dtype.kind == "f"
@@ -420,3 +448,12 @@ def as_operand(value, like: Node | None = None) -> Node:
 # Imported last: the ops and the walk need the Node class defined above.
 from . import autograd as _autograd  # noqa: E402
 from . import ops as _ops  # noqa: E402
+
+
+def _bind_operators(apply1, apply2, table):
+    """Give the operators their ops (called by matrixflow.ops once every op is defined): an
+    operator calls apply2(ADD, …) directly, one call fewer on the hottest path."""
+    global _apply1, _apply2, _ADD, _SUB, _MUL, _DIV, _MATMUL, _NEG
+    _apply1, _apply2 = apply1, apply2
+    _ADD, _SUB, _MUL, _DIV = table["add"], table["sub"], table["mul"], table["div"]
+    _MATMUL, _NEG = table["matmul"], table["neg"]

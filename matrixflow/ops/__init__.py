@@ -4,8 +4,9 @@
 added here without its checks and PyTorch twin makes the suite fail.
 """
 
+from ..node import _bind_operators
 from .arithmetic import add, div, mul, neg, pow, rpow, sub
-from .base import REGISTRY, Op, Rule
+from .base import REGISTRY, Op, Rule, apply1, apply2
 from .elementwise import abs, cos, exp, leaky_relu, log, relu, sigmoid, sin, softplus, sqrt, tanh
 from .losses import (
     binary_cross_entropy_with_logits,
@@ -19,6 +20,8 @@ from .losses import (
 from .matrix import det, inv, logdet, matmul, solve, trace, transpose
 from .reduce import broadcast_to, max, mean, sum, sum_to
 from .structure import concat, getitem, reshape, scatter_add
+
+_bind_operators(apply1, apply2, REGISTRY)
 
 __all__ = [
     "REGISTRY",

@@ -156,14 +156,15 @@ def _on_arrays(op: Op, arrays, attrs):
 
 def apply1(op: Op, a, attrs=None):
     """Y = op(A): an array for a float array, else a Node (recorded unless no_grad)."""
-    if not isinstance(a, Node):
-        if _is_matrix_array(a):
-            return _on_arrays(op, (a,), attrs)
-        a = _operand(op, a)
+    if a.__class__ is not Node:
+        if not isinstance(a, Node):
+            if _is_matrix_array(a):
+                return _on_arrays(op, (a,), attrs)
+            a = _operand(op, a)
     data_a = a.data
     if op.check is not None:
         op.check(data_a, **attrs) if attrs else op.check(data_a)
-    if type(data_a) is Sym:
+    if data_a.__class__ is Sym:
         return _symbolic(op, (a,), attrs)
     try:
         data = op.forward(data_a, **attrs) if attrs else op.forward(data_a)
@@ -180,18 +181,19 @@ def apply2(op: Op, a, b, attrs=None):
     A Python scalar or array operand beside a Node becomes a constant leaf of the Node's
     precision.
     """
-    a_is_node = isinstance(a, Node)
-    b_is_node = isinstance(b, Node)
-    if not a_is_node:
-        if not b_is_node and _is_matrix_array(a) and _is_matrix_array(b):
-            return _on_arrays(op, (a, b), attrs)
-        a = _operand(op, a, b if b_is_node else None)
-    if not b_is_node:
-        b = _operand(op, b, a)
+    if a.__class__ is not Node or b.__class__ is not Node:  # the common case skips this
+        a_is_node = isinstance(a, Node)
+        b_is_node = isinstance(b, Node)
+        if not a_is_node:
+            if not b_is_node and _is_matrix_array(a) and _is_matrix_array(b):
+                return _on_arrays(op, (a, b), attrs)
+            a = _operand(op, a, b if b_is_node else None)
+        if not b_is_node:
+            b = _operand(op, b, a)
     data_a, data_b = a.data, b.data
     if op.check is not None:
         op.check(data_a, data_b, **attrs) if attrs else op.check(data_a, data_b)
-    if type(data_a) is Sym or type(data_b) is Sym:
+    if data_a.__class__ is Sym or data_b.__class__ is Sym:
         return _symbolic(op, (a, b), attrs)
     try:
         data = op.forward(data_a, data_b, **attrs) if attrs else op.forward(data_a, data_b)
