@@ -1,10 +1,16 @@
 """The benchmark's three implementations of each step do the same work (no timing here)."""
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
-from benchmarks import workloads
+# benchmarks/ is not installed (it is not part of the package) and the `pytest` script does not put
+# the repository root on sys.path; append it, so the installed matrixflow still wins the import.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
+from benchmarks import workloads  # noqa: E402
 
 
 def _arrays(values):
