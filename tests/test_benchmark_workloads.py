@@ -10,7 +10,7 @@ import torch
 # benchmarks/ is not installed (it is not part of the package) and the `pytest` script does not put
 # the repository root on sys.path; append it, so the installed matrixflow still wins the import.
 sys.path.append(str(Path(__file__).resolve().parents[1]))
-from benchmarks import workloads  # noqa: E402
+from benchmarks import workloads
 
 
 def _arrays(values):

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..autograd import _grad_enabled
-from ..node import Node, _leaf, _result, as_operand
+from ..node import Node, _leaf, _result, _scalar_leaf, as_operand
 from ..symbolic.expr import Sym
 
 # The identities a derivation step may use, by the name a rule's steps give them.
@@ -138,6 +138,26 @@ def _is_matrix_array(x) -> bool:
     return getattr(x, "ndim", 0) == 2 and not isinstance(x, Node) and x.dtype.kind == "f"
 
 
+_FLOAT64, _FLOAT32 = np.dtype(np.float64), np.dtype(np.float32)
+
+
+def _plain_constant(value, like: Node) -> bool:
+    """A Python number, or a 2-D float64/float32 NumPy array, beside a Node of NumPy data: the
+    constants of a training loop (x * 0.9, X_batch @ W), converted without the general checks."""
+    cls = value.__class__
+    if like.data.__class__ is not np.ndarray:
+        return False
+    if cls is float or cls is int:
+        return True
+    return cls is np.ndarray and value.ndim == 2 and value.dtype in (_FLOAT64, _FLOAT32)
+
+
+def _constant_leaf(value, like: Node) -> Node:
+    if value.__class__ is np.ndarray:
+        return _leaf(value)
+    return _scalar_leaf(value, like.data.dtype)
+
+
 def _operand(op: Op, value, like=None) -> Node:
     """`value` as an operand of `op`; a conversion error names the op."""
     try:
@@ -182,14 +202,19 @@ def apply2(op: Op, a, b, attrs=None):
     precision.
     """
     if a.__class__ is not Node or b.__class__ is not Node:  # the common case skips this
-        a_is_node = isinstance(a, Node)
-        b_is_node = isinstance(b, Node)
-        if not a_is_node:
-            if not b_is_node and _is_matrix_array(a) and _is_matrix_array(b):
-                return _on_arrays(op, (a, b), attrs)
-            a = _operand(op, a, b if b_is_node else None)
-        if not b_is_node:
-            b = _operand(op, b, a)
+        if a.__class__ is Node and _plain_constant(b, a):
+            b = _constant_leaf(b, a)
+        elif b.__class__ is Node and _plain_constant(a, b):
+            a = _constant_leaf(a, b)
+        else:
+            a_is_node = isinstance(a, Node)
+            b_is_node = isinstance(b, Node)
+            if not a_is_node:
+                if not b_is_node and _is_matrix_array(a) and _is_matrix_array(b):
+                    return _on_arrays(op, (a, b), attrs)
+                a = _operand(op, a, b if b_is_node else None)
+            if not b_is_node:
+                b = _operand(op, b, a)
     data_a, data_b = a.data, b.data
     if op.check is not None:
         op.check(data_a, data_b, **attrs) if attrs else op.check(data_a, data_b)
