@@ -72,14 +72,15 @@ class Op:
     """One row of the op table: forward, differential, one Rule per operand."""
 
     __slots__ = (
+        "_rules",
         "arity",
         "check",
         "differential",
         "family",
+        "fns",
         "forward",
         "name",
         "notes",
-        "rules",
         "shape_error",
         "shapes",
         "summary",
@@ -93,11 +94,21 @@ class Op:
         self.summary = summary
         self.forward = forward
         self.differential = differential
-        self.rules = tuple(rules)
-        self.arity = len(self.rules)
+        self.rules = rules
         self.check = check
         self.shape_error = shape_error
         self.notes = notes
+
+    @property
+    def rules(self) -> tuple:
+        return self._rules
+
+    @rules.setter
+    def rules(self, rules):
+        # The walk calls `fns` (the rules' code, padded to two) to skip two lookups per operand.
+        self._rules = tuple(rules)
+        self.arity = len(self._rules)
+        self.fns = tuple(rule.fn for rule in self._rules) + (None,) * (2 - self.arity)
 
     def __repr__(self) -> str:
         return f"<op {self.name}: {self.summary}>"
