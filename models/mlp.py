@@ -29,7 +29,15 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 import matrixflow as mf
 
-from ._persistence import load_estimator, save_estimator
+from ._persistence import (
+    check_loaded,
+    check_positive_int,
+    check_solver_state,
+    check_weight,
+    load_estimator,
+    require,
+    save_estimator,
+)
 from ._training import (
     check_finite,
     check_params,
@@ -127,8 +135,13 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
 
     @classmethod
     def load(cls, path):
-        """A model written by `save`: predicts the same, and partial_fit continues from it."""
-        model, solver_state = load_estimator(cls, path)
+        """A model written by `save`: predicts the same, and partial_fit continues from it.
+
+        `path` is a file name (".npz" may be left off) or a file object opened for reading.
+        A file that `save` did not write, or one damaged since, raises ValueError naming the
+        entry that is wrong."""
+        model, solver_state = load_estimator(cls, path, _FITTED)
+        check_loaded(cls, path, lambda: model._check_loaded(solver_state))
         for name in ("loss_curve_", "validation_scores_"):
             if isinstance(getattr(model, name, None), np.ndarray):
                 setattr(model, name, getattr(model, name).tolist())
@@ -138,6 +151,29 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
             model._optimizer = make_solver(model, model._parameters())
             model._optimizer.restore(solver_state)
         return model
+
+    def _check_loaded(self, solver_state):
+        """A loaded model's parameters and weights must make a network that can predict."""
+        require(self, "coefs_", "intercepts_", "n_features_in_", "n_outputs_", "n_layers_",
+                "out_activation_", "n_iter_")
+        check_params(self)
+        if self.out_activation_ not in ("identity", "exp"):
+            raise ValueError(f"out_activation_ must be 'identity' or 'exp', got "
+                             f"{self.out_activation_!r}")
+        check_positive_int("n_features_in_", self.n_features_in_)
+        check_positive_int("n_outputs_", self.n_outputs_)
+        coefs, intercepts = list(self.coefs_), list(self.intercepts_)
+        if not len(coefs) == len(intercepts) == self.n_layers_ - 1:
+            raise ValueError(f"{len(coefs)} weight matrices, {len(intercepts)} intercept "
+                             f"vectors and n_layers_={self.n_layers_} do not agree")
+        fan_in = self.n_features_in_
+        for layer, (coef, intercept) in enumerate(zip(coefs, intercepts)):
+            last = layer == len(coefs) - 1
+            fan_out = self.n_outputs_ if last or np.ndim(coef) != 2 else coef.shape[1]
+            check_weight(f"coefs_[{layer}]", coef, (fan_in, fan_out))
+            check_weight(f"intercepts_[{layer}]", intercept, (fan_out,))
+            fan_in = fan_out
+        check_solver_state(solver_state, self._parameters(), self.solver)
 
     # ---- the network -------------------------------------------------------------------------
     def _parameters(self):

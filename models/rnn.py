@@ -23,7 +23,15 @@ from sklearn.utils.validation import check_is_fitted
 import matrixflow as mf
 from matrixflow import nn, optim
 
-from ._persistence import load_estimator, save_estimator
+from ._persistence import (
+    check_loaded,
+    check_positive_int,
+    check_solver_state,
+    check_weight,
+    load_estimator,
+    require,
+    save_estimator,
+)
 from ._training import (
     check_finite,
     check_params,
@@ -138,19 +146,59 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
 
     @classmethod
     def load(cls, path):
-        """A model written by `save`: predicts the same, and partial_fit continues from it."""
-        model, solver_state = load_estimator(cls, path)
+        """A model written by `save`: predicts the same, and partial_fit continues from it.
+
+        `path` is a file name (".npz" may be left off) or a file object opened for reading.
+        A file that `save` did not write, or one damaged since, raises ValueError naming the
+        entry that is wrong."""
+        model, solver_state = load_estimator(cls, path, _FITTED)
+        check_loaded(cls, path, lambda: model._check_loaded(solver_state))
         for name in ("loss_curve_", "grad_norm_curve_", "validation_scores_"):
             if isinstance(getattr(model, name, None), np.ndarray):
                 setattr(model, name, getattr(model, name).tolist())
-        hidden_size, num_layers, nonlinearity = np.asarray(model.architecture_).tolist()
-        model._build(np.dtype(model._state[0].dtype), int(hidden_size), int(num_layers),
-                     str(nonlinearity))
         model._network_from_state()
         if solver_state:
             model._optimizer = make_solver(model, model._network_parameters())
             model._optimizer.restore(solver_state)
         return model
+
+    def _check_loaded(self, solver_state):
+        """Rebuild the recorded architecture and check the saved weights fit it."""
+        require(self, "n_features_in_", "n_outputs_", "many_to_many_", "architecture_",
+                "_state", "_output_ndim", "n_iter_")
+        check_params(self, _RNN_CONSTRAINTS)
+        architecture = np.asarray(self.architecture_).tolist()
+        try:
+            hidden_size, num_layers, nonlinearity = architecture
+            hidden_size, num_layers = int(hidden_size), int(num_layers)
+            if hidden_size < 1 or num_layers < 1 or nonlinearity not in ("tanh", "relu"):
+                raise ValueError
+        except (ValueError, TypeError):
+            raise ValueError(f"architecture_ must be [hidden_size, num_layers, nonlinearity] "
+                             f"with positive sizes and 'tanh' or 'relu', got {architecture!r}"
+                             ) from None
+        if not isinstance(self.many_to_many_, (bool, np.bool_)):
+            raise ValueError(f"many_to_many_ must be True or False, got {self.many_to_many_!r}")
+        if self._output_ndim not in (1, 2, 3):
+            raise ValueError(f"_output_ndim must be 1, 2 or 3, got {self._output_ndim!r}")
+        check_positive_int("n_features_in_", self.n_features_in_)
+        check_positive_int("n_outputs_", self.n_outputs_)
+        state = self._state if isinstance(self._state, (list, tuple)) else [self._state]
+        dtype = state[0].dtype if isinstance(state[0], np.ndarray) and \
+            state[0].dtype.kind == "f" else np.float64
+        self._build(np.dtype(dtype), hidden_size, num_layers, str(nonlinearity))
+        names = [name for name, _ in self._rnn.named_parameters()] + ["out_weight", "out_bias"]
+        parameters = self._network_parameters()
+        if len(state) != len(parameters):
+            raise ValueError(f"_state holds {len(state)} weight arrays; the architecture "
+                             f"{self.architecture_} needs {len(parameters)}")
+        for position, (name, saved, p) in enumerate(zip(names, state, parameters)):
+            if not isinstance(saved, np.ndarray) or saved.dtype.kind != "f":
+                check_weight(f"parameter {position} ({name})", saved, p.shape)
+            if saved.shape != p.shape:
+                raise ValueError(f"parameter {position} ({name}) has shape {saved.shape}, the "
+                                 f"architecture needs {p.shape}")
+        check_solver_state(solver_state, parameters, self.solver)
 
     # ---- data -------------------------------------------------------------------------------
     def _check_X(self, X, reset=False):

@@ -1,0 +1,155 @@
+"""Regression tests for what a second, more demanding new-user session found in the estimators:
+damaged model files, wrong-shaped targets, where warnings point, lbfgs's verbose output."""
+
+import io
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from models import MLPRegressor, RNNRegressor
+
+RNG = np.random.default_rng(0)
+X_TAB, Y_TAB = RNG.standard_normal((30, 4)), RNG.standard_normal((30, 2))
+X_SEQ, Y_SEQ = RNG.standard_normal((20, 5, 2)), RNG.standard_normal((20, 5, 1))
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """One saved MLP (adam) and one saved RNN (sgd, two layers, per-step y): their files'
+    entries as dicts, to damage one entry at a time."""
+    folder = tmp_path_factory.mktemp("saved")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp = MLPRegressor(hidden_layer_sizes=(5, 3), max_iter=3, random_state=0).fit(X_TAB,
+                                                                                     Y_TAB)
+        rnn = RNNRegressor(hidden_size=3, num_layers=2, solver="sgd", max_iter=3,
+                           random_state=0).fit(X_SEQ, Y_SEQ)
+    entries = {}
+    for name, model in (("mlp", mlp), ("rnn", rnn)):
+        model.save(folder / name)
+        with np.load(folder / f"{name}.npz", allow_pickle=False) as stored:
+            entries[name] = dict(stored)
+    return entries
+
+
+def _write(tmp_path, entries, change):
+    entries = dict(entries)
+    change(entries)
+    path = tmp_path / "damaged.npz"
+    np.savez(path, **entries)
+    return path
+
+
+def _set(key, value):
+    return lambda entries: entries.__setitem__(key, np.asarray(value))
+
+
+def _drop(key):
+    return lambda entries: entries.pop(key)
+
+
+DAMAGED_MLP = [
+    ("a weight matrix is missing", _drop("fitted/coefs_[1]"), "'fitted/coefs_[1]' is missing"),
+    ("the class entry is missing", _drop("class"), "'class' is missing"),
+    ("the parameters are not JSON", _set("params", "{not json"), "parameters are not valid JSON"),
+    ("an unknown parameter", _set("params", '{"hidden_layer_sizes": [5, 3], "colour": 1}'),
+     "unknown parameter(s) ['colour']"),
+    ("a parameter out of range", _set("params", '{"hidden_layer_sizes": [5, 3], '
+                                                '"activation": "softmax"}'),
+     "activation must be one of"),
+    ("a weight of the wrong shape", _set("fitted/coefs_[1]", np.ones((4, 3))),
+     "coefs_[1] has shape (4, 3)"),
+    ("an intercept of the wrong shape", _set("fitted/intercepts_[0]", np.ones(2)),
+     "intercepts_[0] has shape (2,)"),
+    ("weights that do not take the features", _set("fitted/n_features_in_", 7),
+     "coefs_[0] has shape (4, 5)"),
+    ("a text weight", _set("fitted/coefs_[0]", np.full((4, 5), "x")), "coefs_[0] holds <U1"),
+    ("an unknown output activation", _set("fitted/out_activation_", "softmax"),
+     "out_activation_ must be 'identity' or 'exp'"),
+    ("an entry no estimator writes", _set("fitted/predict", 1.0), "unexpected entry"),
+    ("a solver state of the wrong shape", _set("solver/m[0]", np.ones((2, 2))),
+     "solver state 'm' for parameter 0 has shape (2, 2)"),
+    ("a solver state entry is missing", lambda entries: [entries.pop(key) for key in list(entries)
+                                                        if key.startswith("solver/v")],
+     "'solver/v' is missing"),
+]
+
+
+@pytest.mark.parametrize("change, words", [case[1:] for case in DAMAGED_MLP],
+                         ids=[case[0] for case in DAMAGED_MLP])
+def test_a_damaged_mlp_file_is_refused_naming_what_is_wrong(saved, tmp_path, change, words):
+    path = _write(tmp_path, saved["mlp"], change)
+    with pytest.raises(ValueError) as caught:
+        MLPRegressor.load(path)
+    message = str(caught.value)
+    assert words in message
+    assert str(path) in message  # which file
+
+
+DAMAGED_RNN = [
+    ("the architecture is garbled", _set("fitted/architecture_", ["x"]),
+     "architecture_ must be [hidden_size, num_layers, nonlinearity]"),
+    ("an unknown nonlinearity", _set("fitted/architecture_", ["3", "2", "sigmoid"]),
+     "architecture_ must be [hidden_size, num_layers, nonlinearity]"),
+    ("the weights are missing", lambda entries: [entries.pop(key) for key in list(entries)
+                                                if key.startswith("fitted/_state")],
+     "'fitted/_state' is missing"),
+    ("a recurrent weight of the wrong shape", _set("fitted/_state[1]", np.ones((3, 4))),
+     "parameter 1 (cells.0.weight_hh) has shape (3, 4), the architecture needs (3, 3)"),
+    ("too few weights", _set("fitted/_state#len", 4), "holds 4 weight arrays"),
+    ("a per-step flag that is not a flag", _set("fitted/many_to_many_", "maybe"),
+     "many_to_many_ must be True or False"),
+    ("the solver's velocity is missing", _drop("solver/velocity#len"),
+     "'solver/velocity' is missing"),
+]
+
+
+@pytest.mark.parametrize("change, words", [case[1:] for case in DAMAGED_RNN],
+                         ids=[case[0] for case in DAMAGED_RNN])
+def test_a_damaged_rnn_file_is_refused_naming_what_is_wrong(saved, tmp_path, change, words):
+    path = _write(tmp_path, saved["rnn"], change)
+    with pytest.raises(ValueError) as caught:
+        RNNRegressor.load(path)
+    assert words in str(caught.value)
+
+
+def test_a_file_from_another_format_version_says_which(saved, tmp_path):
+    path = _write(tmp_path, saved["mlp"], _set("format", "matrixflow-estimator/2"))
+    with pytest.raises(ValueError, match=r"format 'matrixflow-estimator/2'.*reads "
+                                         r"'matrixflow-estimator/1'"):
+        MLPRegressor.load(path)
+
+
+def test_a_single_array_npy_file_is_refused_clearly(tmp_path):
+    np.save(tmp_path / "weights.npy", np.ones(3))
+    with pytest.raises(ValueError, match=r"a single array \(\.npy\), not a saved estimator"):
+        MLPRegressor.load(tmp_path / "weights.npy")
+
+
+@pytest.mark.parametrize("make, X, y", [
+    (lambda: MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0), X_TAB, Y_TAB),
+    (lambda: RNNRegressor(hidden_size=3, max_iter=2, random_state=0), X_SEQ, Y_SEQ),
+])
+def test_a_model_saved_to_a_file_object_loads_from_one(make, X, y):
+    model = make().fit(X, y)
+    buffer = io.BytesIO()
+    model.save(buffer)
+    buffer.seek(0)
+    loaded = type(model).load(buffer)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_intact_files_still_load(saved, tmp_path):
+    """The damage above is caught by checks that pass every file `save` writes."""
+    for name, cls, X in (("mlp", MLPRegressor, X_TAB), ("rnn", RNNRegressor, X_SEQ)):
+        model = cls.load(_write(tmp_path, saved[name], lambda entries: None))
+        assert np.isfinite(model.predict(X)).all()
