@@ -127,7 +127,9 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         """R² of the predictions (for one prediction per step, over all steps of all samples)."""
         check_is_fitted(self)
         X = self._check_X(X)
-        return self._score(X, self._check_y(y, X), sample_weight)
+        y = self._check_y(y, X)
+        self._check_y_fits(y)
+        return self._score(X, y, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -202,7 +204,8 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
 
     # ---- data -------------------------------------------------------------------------------
     def _check_X(self, X, reset=False):
-        X = check_array(X, allow_nd=True, dtype=(np.float64, np.float32), ensure_2d=False)
+        X = check_array(X, allow_nd=True, dtype=(np.float64, np.float32), ensure_2d=False,
+                        input_name="X")
         if X.ndim != 3:
             raise ValueError(
                 f"RNNRegressor: X must be 3-D (n_samples, seq_len, n_features), got shape "
@@ -217,7 +220,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         return X
 
     def _check_y(self, y, X):
-        y = check_array(y, allow_nd=True, ensure_2d=False, dtype=X.dtype)
+        y = check_array(y, allow_nd=True, ensure_2d=False, dtype=X.dtype, input_name="y")
         n, steps = X.shape[:2]
         if y.shape[0] != n:
             raise ValueError(f"RNNRegressor: X has {n} samples but y has {y.shape[0]}")
@@ -229,6 +232,20 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         if y.ndim not in (2, 3):
             raise ValueError(f"RNNRegressor: y must be 1-, 2- or 3-D, got shape {y.shape}")
         return y
+
+    def _check_y_fits(self, y):
+        """y (as _check_y returns it) must be shaped like the fitted model's predictions."""
+        if (y.ndim == 3) != self.many_to_many_:
+            wanted = ("one value per step: give y the shape (n_samples, seq_len, "
+                      f"{self.n_outputs_})" if self.many_to_many_ else
+                      "one value per sequence: give y the shape (n_samples,) or (n_samples, "
+                      f"{self.n_outputs_})")
+            raise ValueError(f"RNNRegressor: y has shape {y.shape}, but the model was fitted "
+                             f"on a {'3' if self.many_to_many_ else '1- or 2'}-D y and "
+                             f"predicts {wanted}")
+        if y.shape[-1] != self.n_outputs_:
+            raise ValueError(f"RNNRegressor: y has {y.shape[-1]} output(s), but the model was "
+                             f"fitted with {self.n_outputs_}")
 
     # ---- the network -------------------------------------------------------------------------
     def _build(self, dtype, hidden_size, num_layers, nonlinearity):
@@ -261,7 +278,14 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         if self.h0 is None:
             return None
         hidden_size, num_layers, _ = self.architecture_
-        h0 = np.asarray(self.h0, dtype=dtype)
+        try:
+            h0 = np.asarray(self.h0, dtype=dtype)
+        except (ValueError, TypeError):
+            raise ValueError(f"RNNRegressor: h0 must be numbers, an array of shape "
+                             f"({hidden_size},) or ({num_layers}, {hidden_size}), or None; got "
+                             f"{self.h0!r}") from None
+        if not np.isfinite(h0).all():
+            raise ValueError(f"RNNRegressor: h0 must be finite, got {self.h0!r}")
         if h0.shape == (hidden_size,):
             h0 = np.broadcast_to(h0, (num_layers, hidden_size))
         if h0.shape != (num_layers, hidden_size):
@@ -344,14 +368,9 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             start_history(self)
             self.grad_norm_curve_ = []
             self._best_parameters = self._snapshot()
-        elif (y.ndim == 3) != self.many_to_many_ or y.shape[-1] != self.n_outputs_:
-            raise ValueError("RNNRegressor: y's shape does not match the fitted model's outputs")
-        elif [self.hidden_size, self.num_layers, self.nonlinearity] != self.architecture_:
-            raise ValueError(
-                f"RNNRegressor: hidden_size, num_layers, nonlinearity are now "
-                f"{[self.hidden_size, self.num_layers, self.nonlinearity]} but the network was "
-                f"built with {self.architecture_}; a warm start or partial_fit continues that "
-                "network, so fit afresh (warm_start=False) to build the new one")
+        else:
+            self._check_y_fits(y)
+            self._check_architecture_unchanged()
         parameters = self._network_parameters()
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = make_solver(self, parameters)
@@ -377,6 +396,16 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         for p in parameters:
             p.grad = None  # the last batch's gradients are of no use after fit
         return self
+
+    def _check_architecture_unchanged(self):
+        """A warm start or partial_fit continues the network built, so its parameters must
+        still describe it."""
+        if [self.hidden_size, self.num_layers, self.nonlinearity] != self.architecture_:
+            raise ValueError(
+                f"RNNRegressor: hidden_size, num_layers, nonlinearity are now "
+                f"{[self.hidden_size, self.num_layers, self.nonlinearity]} but the network was "
+                f"built with {self.architecture_}; a warm start or partial_fit continues that "
+                "network, so fit afresh (warm_start=False) to build the new one")
 
     def _snapshot(self):
         return [p.data.copy() for p in self._network_parameters()]

@@ -153,3 +153,55 @@ def test_intact_files_still_load(saved, tmp_path):
     for name, cls, X in (("mlp", MLPRegressor, X_TAB), ("rnn", RNNRegressor, X_SEQ)):
         model = cls.load(_write(tmp_path, saved[name], lambda entries: None))
         assert np.isfinite(model.predict(X)).all()
+
+
+# ---- RNNRegressor: targets and inputs that do not fit say how -----------------------------
+@pytest.fixture(scope="module")
+def rnns():
+    """A many-to-one RNN with two outputs and a many-to-many one with one output per step."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        many_to_one = RNNRegressor(hidden_size=3, max_iter=2, random_state=0).fit(
+            X_SEQ, Y_SEQ[:, -2:, 0])
+        many_to_many = RNNRegressor(hidden_size=3, max_iter=2, random_state=0).fit(X_SEQ, Y_SEQ)
+    return many_to_one, many_to_many
+
+
+@pytest.mark.parametrize("which, y, words", [
+    (1, Y_SEQ[:, -1, :], "predicts one value per step"),
+    (1, Y_SEQ[:, :, 0], "predicts one value per step"),
+    (0, Y_SEQ, "predicts one value per sequence"),
+    (0, Y_SEQ[:, -1, 0], "y has 1 output(s), but the model was fitted with 2"),
+    (1, np.concatenate([Y_SEQ, Y_SEQ], axis=2), "y has 2 output(s), but the model was fitted "
+                                                "with 1"),
+])
+def test_scoring_an_rnn_on_a_target_of_the_wrong_shape_says_what_it_expects(rnns, which, y,
+                                                                            words):
+    with pytest.raises(ValueError) as caught:
+        rnns[which].score(X_SEQ, y)
+    assert words in str(caught.value)
+    assert "reshape" not in str(caught.value)  # not NumPy's words about its own reshape
+
+
+def test_a_warm_start_on_a_target_of_another_shape_says_which(rnns):
+    model = RNNRegressor(hidden_size=3, max_iter=2, warm_start=True, random_state=0).fit(
+        X_SEQ, Y_SEQ)
+    with pytest.raises(ValueError, match="predicts one value per step"):
+        model.fit(X_SEQ, Y_SEQ[:, -1, :])
+
+
+@pytest.mark.parametrize("where", ["X", "y"])
+def test_nan_in_rnn_data_names_the_input(where):
+    X, y = X_SEQ.copy(), Y_SEQ[:, -1, 0].copy()
+    (X if where == "X" else y).flat[3] = np.nan
+    with pytest.raises(ValueError, match=f"Input {where} contains NaN"):
+        RNNRegressor(max_iter=1).fit(X, y)
+
+
+@pytest.mark.parametrize("h0, words", [
+    ("abc", "h0 must be numbers"),
+    ([np.nan, 0.0, 0.0], "h0 must be finite"),
+])
+def test_a_bad_h0_names_h0(h0, words):
+    with pytest.raises(ValueError, match=words):
+        RNNRegressor(hidden_size=3, h0=h0, max_iter=1).fit(X_SEQ, Y_SEQ[:, -1, 0])
