@@ -130,6 +130,10 @@ def start_history(estimator):
         estimator.best_loss_ = np.inf
 
 
+# fit_stochastic ← _fit ← fit or partial_fit ← the user's line, where its warnings point
+_CALLER = 4
+
+
 def fit_stochastic(estimator, X, y, sample_weight, incremental, train_batch, after_epoch=None):
     """scikit-learn's epoch loop.  `train_batch(X, y, w)` runs forward, backward and one solver
     step on a batch and returns its loss; `after_epoch()` may record per-epoch extras."""
@@ -155,7 +159,7 @@ def fit_stochastic(estimator, X, y, sample_weight, incremental, train_batch, aft
     else:
         if estimator.batch_size > n_samples:
             warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going "
-                          "to be clipped", stacklevel=3)
+                          "to be clipped", stacklevel=_CALLER)
         batch_size = int(np.clip(estimator.batch_size, 1, n_samples))
 
     optimizer = estimator._optimizer
@@ -193,9 +197,9 @@ def fit_stochastic(estimator, X, y, sample_weight, incremental, train_batch, aft
             if estimator.n_iter_ == estimator.max_iter:
                 warnings.warn(f"Stochastic Optimizer: Maximum iterations ({estimator.max_iter}) "
                               "reached and the optimization hasn't converged yet.",
-                              ConvergenceWarning, stacklevel=3)
+                              ConvergenceWarning, stacklevel=_CALLER)
     except KeyboardInterrupt:
-        warnings.warn("Training interrupted by user.", stacklevel=3)
+        warnings.warn("Training interrupted by user.", stacklevel=_CALLER)
     if estimator.early_stopping:
         estimator._restore(estimator._best_parameters)
 

@@ -341,6 +341,6 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
             warnings.warn(f"lbfgs failed to converge after {result.nit} iteration(s) "
                           f"(status={result.status}): {result.message}. Increase the number of "
                           f"iterations (max_iter={self.max_iter}) or scale the data.",
-                          ConvergenceWarning, stacklevel=3)
+                          ConvergenceWarning, stacklevel=4)  # _fit_lbfgs ← _fit ← fit ← caller
         self.n_iter_ = min(result.nit, self.max_iter)
         self.loss_ = self._objective(parameters, X, y, weights)[1]

@@ -205,3 +205,23 @@ def test_nan_in_rnn_data_names_the_input(where):
 def test_a_bad_h0_names_h0(h0, words):
     with pytest.raises(ValueError, match=words):
         RNNRegressor(hidden_size=3, h0=h0, max_iter=1).fit(X_SEQ, Y_SEQ[:, -1, 0])
+
+
+# ---- warnings point at the line of the user's code that called fit ---------------------------
+@pytest.mark.parametrize("fit", [
+    lambda: MLPRegressor(hidden_layer_sizes=(3,), max_iter=2).fit(X_TAB, Y_TAB),
+    lambda: MLPRegressor(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=2).fit(X_TAB, Y_TAB),
+    lambda: MLPRegressor(hidden_layer_sizes=(3,), batch_size=500, max_iter=2).fit(X_TAB, Y_TAB),
+    lambda: MLPRegressor(hidden_layer_sizes=(3,), batch_size=500).partial_fit(X_TAB, Y_TAB),
+    lambda: RNNRegressor(hidden_size=2, max_iter=2).fit(X_SEQ, Y_SEQ),
+    lambda: RNNRegressor(hidden_size=2, batch_size=500).partial_fit(X_SEQ, Y_SEQ),
+    lambda: RNNRegressor(hidden_size=2, max_iter=1).fit(X_SEQ, Y_SEQ[:, :, 0]),
+], ids=["max_iter", "lbfgs", "batch_size", "partial_fit batch_size", "rnn max_iter",
+        "rnn partial_fit batch_size", "rnn per-step trap"])
+def test_warnings_point_at_the_callers_line(fit):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit()
+    assert caught
+    assert [w.filename for w in caught] == [__file__] * len(caught), [
+        (w.filename, str(w.message)[:40]) for w in caught]
