@@ -13,6 +13,7 @@ settings it reproduces scikit-learn's MLPRegressor (to rounding; tests/test_mlp_
 
 from __future__ import annotations
 
+import time
 import warnings
 from itertools import pairwise
 from numbers import Integral
@@ -324,17 +325,34 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
                 p.data[...] = packed[start:start + size].reshape(shape)
                 start += size
 
+        evaluated = {}  # the point last evaluated and the loss reported there
+
         def objective_and_gradient(packed):
             unpack(packed)
-            objective, _ = self._objective(parameters, X, y, weights)
+            objective, reported = self._objective(parameters, X, y, weights)
+            evaluated.update(x=packed.copy(), loss=reported)
             for p in parameters:
                 p.grad = None
             objective.backward()
             return objective.item(), np.concatenate([p.grad.ravel() for p in parameters])
 
+        iteration = {"count": 0, "started": time.perf_counter()}
+
+        def print_iteration(intermediate_result):
+            """verbose: one line per L-BFGS iteration, as the stochastic solvers print per
+            epoch (the loss is the one loss_ reports, at the iteration's point)."""
+            if not np.array_equal(intermediate_result.x, evaluated.get("x")):
+                objective_and_gradient(intermediate_result.x)
+            iteration["count"] += 1
+            now = time.perf_counter()
+            print(f"Iteration {iteration['count']}, loss = {evaluated['loss']:.8f}, "
+                  f"time = {now - iteration['started']:.3f} s")
+            iteration["started"] = now
+
         packed = np.concatenate([p.data.ravel() for p in parameters])
         result = scipy.optimize.minimize(
             objective_and_gradient, packed, method="L-BFGS-B", jac=True,
+            callback=print_iteration if self.verbose else None,
             options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
         unpack(result.x)
         if result.status != 0:

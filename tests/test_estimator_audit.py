@@ -225,3 +225,21 @@ def test_warnings_point_at_the_callers_line(fit):
     assert caught
     assert [w.filename for w in caught] == [__file__] * len(caught), [
         (w.filename, str(w.message)[:40]) for w in caught]
+
+
+# ---- verbose lbfgs ---------------------------------------------------------------------------
+def test_verbose_lbfgs_prints_one_line_per_iteration_ending_at_loss_(capsys):
+    model = MLPRegressor(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=6, verbose=True,
+                         random_state=0).fit(X_TAB, Y_TAB)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == model.n_iter_ == 6
+    for number, line in enumerate(lines, start=1):
+        assert line.startswith(f"Iteration {number}, loss = ") and line.endswith(" s")
+        assert ", time = " in line
+    losses = [float(line.split("loss = ")[1].split(",")[0]) for line in lines]
+    assert losses == sorted(losses, reverse=True)  # L-BFGS-B never accepts a worse point
+    assert losses[-1] == pytest.approx(model.loss_, abs=1e-8)
+    quiet = MLPRegressor(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=6, random_state=0)
+    quiet.fit(X_TAB, Y_TAB)
+    assert capsys.readouterr().out == ""
+    np.testing.assert_array_equal(quiet.coefs_[0], model.coefs_[0])  # printing changes nothing
