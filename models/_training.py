@@ -202,6 +202,28 @@ def fit_stochastic(estimator, X, y, sample_weight, incremental, train_batch, aft
         warnings.warn("Training interrupted by user.", stacklevel=_CALLER)
     if estimator.early_stopping:
         estimator._restore(estimator._best_parameters)
+    elif not incremental:  # partial_fit's chunks may differ: their losses are not comparable
+        _warn_if_diverged(estimator)
+
+
+DIVERGED = 10.0  # a fit whose last epoch's loss is this many times its best has diverged
+
+
+def _warn_if_diverged(estimator):
+    """A ConvergenceWarning when this fit ended far above its best epoch: the stopping rule
+    stops a diverging run after n_iter_no_change epochs and returns its last, worst, weights
+    (scikit-learn does the same, silently)."""
+    curve = estimator.loss_curve_[len(estimator.loss_curve_) - estimator.n_iter_:]
+    finite = np.where(np.isfinite(curve), curve, np.inf)
+    best = int(np.argmin(finite)) if len(curve) else 0
+    if not len(curve) or not np.isfinite(finite[best]) or not curve[-1] > DIVERGED * finite[best]:
+        return
+    hint = ", or set clip_norm" if hasattr(estimator, "clip_norm") else ""
+    warnings.warn(f"Training diverged: the training loss rose from {curve[best]:.4g} (epoch "
+                  f"{best + 1}) to {curve[-1]:.4g} (epoch {len(curve)}), and the model is the "
+                  f"last epoch's. Lower learning_rate_init (now {estimator.learning_rate_init})"
+                  f", scale X and y (e.g. StandardScaler){hint}.", ConvergenceWarning,
+                  stacklevel=_CALLER + 1)
 
 
 def _update_no_improvement_count(estimator, X_val, y_val, w_val):

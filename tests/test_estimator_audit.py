@@ -243,3 +243,39 @@ def test_verbose_lbfgs_prints_one_line_per_iteration_ending_at_loss_(capsys):
     quiet.fit(X_TAB, Y_TAB)
     assert capsys.readouterr().out == ""
     np.testing.assert_array_equal(quiet.coefs_[0], model.coefs_[0])  # printing changes nothing
+
+
+# ---- a diverging fit says so -----------------------------------------------------------------
+X_LINE = RNG.standard_normal((40, 3))
+Y_LINE = X_LINE @ np.array([1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("make, X", [
+    (lambda: RNNRegressor(solver="sgd", learning_rate_init=0.5, max_iter=50, random_state=0),
+     X_LINE[:, :, None]),
+    (lambda: MLPRegressor(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.2,
+                          max_iter=50, random_state=0), X_LINE),
+], ids=["rnn", "mlp"])
+def test_a_fit_that_diverges_warns_with_what_to_change(make, X):
+    with pytest.warns(ConvergenceWarning, match=r"Training diverged: the training loss rose "
+                                                r"from .* Lower learning_rate_init") as caught:
+        model = make().fit(X, Y_LINE)
+    assert model.loss_curve_[-1] > 10 * min(model.loss_curve_)
+    diverged = [w for w in caught if "diverged" in str(w.message)]
+    assert ("clip_norm" in str(diverged[0].message)) == isinstance(model, RNNRegressor)
+    assert diverged[0].filename == __file__
+
+
+@pytest.mark.parametrize("make, X", [
+    (lambda: RNNRegressor(learning_rate_init=0.01, max_iter=100, random_state=0),
+     X_LINE[:, :, None]),
+    (lambda: MLPRegressor(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=100,
+                          random_state=0), X_LINE),
+    (lambda: MLPRegressor(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.2,
+                          max_iter=50, early_stopping=True, random_state=0), X_LINE),
+], ids=["rnn", "mlp", "early stopping keeps the best model"])
+def test_a_fit_that_does_not_diverge_does_not_say_so(make, X):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        make().fit(X, Y_LINE)
+    assert not [w for w in caught if "diverged" in str(w.message)]
