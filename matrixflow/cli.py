@@ -12,7 +12,7 @@
         and a check of that closed form on random numbers.
     matrixflow demo [--png PATH]
         train MLPRegressor and RNNRegressor on the yearly sunspot numbers and print their
-        held-out R² and RMSE beside the persistence forecast (needs scikit-learn; a PNG of
+        held-out R² and RMSE beside the persistence forecast and a linear autoregression (a PNG of
         the loss curves and forecasts when matplotlib is installed).
 """
 

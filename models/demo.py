@@ -2,8 +2,10 @@
 
 Yearly sunspot numbers (1700–2008, public domain): predict next year's number from the last
 ten.  The models learn on the years up to 1949 and are scored on 1950–2008, which they never
-saw; "persistence" (next year = this year) is the baseline.  With matplotlib installed, the loss
-curves and the forecasts are saved as a PNG.
+saw, beside two baselines: "persistence" (next year = this year) and a linear regression on
+the same ten years (an AR(10) model, least squares), the simplest model a network must beat to
+be worth its training.  With matplotlib installed, the loss curves and the forecasts are saved
+as a PNG.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LinearRegression
 
 from . import datasets
 from .mlp import MLPRegressor
@@ -59,9 +62,14 @@ def run(png_path="matrixflow-demo.png", out=None):
           file=out)
     print(f"{'model':<40} {'test R²':>8} {'RMSE':>7} {'epochs':>7} {'fit':>8}", file=out)
     truth = data.y[~train]
-    results = {"persistence (next year = this year)": _scores(truth, data.X[~train, -1, 0])}
-    print(f"{'persistence (next year = this year)':<40} {results[next(iter(results))][0]:8.3f} "
-          f"{results[next(iter(results))][1]:7.1f} {'—':>7} {'—':>8}", file=out)
+    linear = LinearRegression().fit(data.X[train, :, 0], data.y[train])
+    results = {
+        "persistence (next year = this year)": _scores(truth, data.X[~train, -1, 0]),
+        f"linear regression on the last {WINDOW} (AR)": _scores(
+            truth, linear.predict(data.X[~train, :, 0])),
+    }
+    for name, (r2, rmse) in results.items():
+        print(f"{name:<40} {r2:8.3f} {rmse:7.1f} {'—':>7} {'—':>8}", file=out)
     forecasts, curves = {}, {}
     for name, (model, inputs) in models.items():
         started = time.perf_counter()

@@ -39,11 +39,15 @@ def test_demo_beats_persistence_and_saves_its_plot(tmp_path):
     png = tmp_path / "demo.png"
     results = demo.run(png, out=out)
     persistence = results.pop("persistence (next year = this year)")
+    linear = results.pop("linear regression on the last 10 (AR)")
     assert len(results) == 2
     for r2, rmse in results.values():
         assert r2 > persistence[0] + 0.2 and rmse < persistence[1]
+    # the baseline a network must beat to be worth it: least squares on the same inputs
+    assert 0.8 < linear[0] < results["MLPRegressor(hidden_layer_sizes=(32,))"][0]
     text = out.getvalue()
     assert "MLPRegressor" in text and "RNNRegressor" in text and "persistence" in text
+    assert "linear regression" in text
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
