@@ -27,6 +27,19 @@ def test_the_series_are_complete_and_windows_line_up(loader, rows, first, last):
     assert loader(window=4, sequences=True).X.shape == (rows - 4, 4, 1)
 
 
+@pytest.mark.parametrize("window, horizon, words", [
+    (2.5, 1, "window must be an integer ≥ 1, got 2.5"),
+    ("3", 1, "window must be an integer ≥ 1, got '3'"),
+    (True, 1, "window must be an integer ≥ 1, got True"),
+    (0, 1, "window must be an integer ≥ 1, got 0"),
+    (3, -1, "horizon must be an integer ≥ 1, got -1"),
+])
+def test_window_and_horizon_must_be_positive_integers(window, horizon, words):
+    with pytest.raises(ValueError) as caught:
+        datasets.load_sunspots(window=window, horizon=horizon)
+    assert words in str(caught.value)
+
+
 def test_windows_of_a_short_series_are_refused():
     with pytest.raises(ValueError, match="too short"):
         datasets.make_windows(np.arange(5.0), window=5)
