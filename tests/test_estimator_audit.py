@@ -3,9 +3,11 @@ damaged model files, wrong-shaped targets, where warnings point, lbfgs's verbose
 
 import io
 import warnings
+from itertools import pairwise
 
 import numpy as np
 import pytest
+import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from models import MLPRegressor, RNNRegressor
@@ -279,3 +281,78 @@ def test_a_fit_that_does_not_diverge_does_not_say_so(make, X):
         warnings.simplefilter("always")
         make().fit(X, Y_LINE)
     assert not [w for w in caught if "diverged" in str(w.message)]
+
+
+# ---- RNNRegressor trained as PyTorch trains nn.RNN ------------------------------------------
+def _torch_training(model, X, y, epochs, batch_size, lr):
+    """nn.RNN + nn.Linear from `model`'s initial weights, trained by plain torch.optim.SGD on
+    the same objective and batches; truncated BPTT as chunks counted back from the last step.
+    bias_hh is frozen at zero: matrixflow's one bias is torch's b_ih + b_hh, and training both
+    would move their sum at twice the rate."""
+    hidden, layers, nonlinearity = model.architecture_
+    rnn = torch.nn.RNN(model.n_features_in_, hidden, layers, nonlinearity,
+                       batch_first=True).double()
+    head = torch.nn.Linear(hidden, model.n_outputs_).double()
+    with torch.no_grad():
+        for layer, cell in enumerate(model._rnn.cells):
+            getattr(rnn, f"weight_ih_l{layer}").copy_(torch.from_numpy(cell.weight_ih.data.T))
+            getattr(rnn, f"weight_hh_l{layer}").copy_(torch.from_numpy(cell.weight_hh.data.T))
+            getattr(rnn, f"bias_ih_l{layer}").copy_(torch.from_numpy(cell.bias.data.ravel()))
+            getattr(rnn, f"bias_hh_l{layer}").zero_().requires_grad_(False)
+        head.weight.copy_(torch.from_numpy(model._out_weight.data.T))
+        head.bias.copy_(torch.from_numpy(model._out_bias.data.ravel()))
+    params = [p for p in rnn.parameters() if p.requires_grad] + list(head.parameters())
+    weights = [p for name, p in rnn.named_parameters() if "weight" in name] + [head.weight]
+    optimizer = torch.optim.SGD(params, lr=lr)
+    h0 = None if model.h0 is None else torch.from_numpy(
+        np.broadcast_to(np.asarray(model.h0, float), (layers, hidden)).copy())
+    steps, k = X.shape[1], model.bptt_truncate or X.shape[1]
+    edges = sorted({0, steps, *range(steps - k, 0, -k)})
+    for _ in range(epochs):
+        for start in range(0, len(X), batch_size):
+            xb = torch.from_numpy(X[start:start + batch_size])
+            yb = torch.from_numpy(y[start:start + batch_size])
+            state = None if h0 is None else h0[:, None, :].expand(layers, len(xb), hidden)
+            for a, b in pairwise(edges):
+                out, state = rnn(xb[:, a:b], state if a == 0 or state is None
+                                 else state.detach())
+            loss = 0.5 * ((head(out[:, -1]) - yb) ** 2).mean()
+            loss = loss + 0.5 * model.alpha / len(xb) * sum((w**2).sum() for w in weights)
+            optimizer.zero_grad()
+            loss.backward()
+            if model.clip_norm:
+                torch.nn.utils.clip_grad_norm_(params, model.clip_norm)
+            optimizer.step()
+    return rnn, head
+
+
+@pytest.mark.parametrize("params", [
+    dict(),
+    dict(num_layers=2, nonlinearity="relu", clip_norm=0.05, alpha=0.01),
+    dict(bptt_truncate=2, h0=np.full(4, 0.2)),
+], ids=["tanh", "two relu layers, clip_norm, alpha", "bptt_truncate, h0"])
+def test_rnn_training_follows_torch_sgd_step_for_step(params):
+    """Not only the gradients: ten epochs of mini-batch SGD end at torch's weights."""
+    X = RNG.standard_normal((50, 6, 2))
+    y = np.sin(X.sum(axis=1))
+    settings = dict(hidden_size=4, solver="sgd", momentum=0.0, learning_rate_init=0.05,
+                    shuffle=False, batch_size=16, random_state=0, tol=0.0,
+                    n_iter_no_change=1000, **params)
+    start = RNNRegressor(**settings, max_iter=1)
+    start._random_state = np.random.RandomState(0)  # what fit draws the first weights from
+    start.n_features_in_, start.n_outputs_ = 2, 2
+    start._build(np.float64, 4, params.get("num_layers", 1), params.get("nonlinearity", "tanh"))
+    rnn, head = _torch_training(start, X, y, epochs=10, batch_size=16, lr=0.05)
+    model = RNNRegressor(**settings, max_iter=10).fit(X, y)
+    if model.clip_norm:  # the clipping was exercised
+        assert min(model.grad_norm_curve_) > model.clip_norm
+    for layer, cell in enumerate(model._rnn.cells):
+        for name in ("weight_ih", "weight_hh"):
+            np.testing.assert_allclose(getattr(cell, name).data,
+                                       getattr(rnn, f"{name}_l{layer}").detach().numpy().T,
+                                       rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(cell.bias.data.ravel(),
+                                   getattr(rnn, f"bias_ih_l{layer}").detach().numpy(),
+                                   rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model._out_weight.data, head.weight.detach().numpy().T,
+                               rtol=1e-10, atol=1e-12)
