@@ -216,7 +216,9 @@ def main(argv=None) -> int:
     explain.add_argument("--seed", type=int, default=0, help="seed of the numeric check")
     demo = commands.add_parser("demo", help="train both estimators on real data and score "
                                             "them against a naive forecast")
-    demo.add_argument("--png", default="matrixflow-demo.png", help="where to save the plot")
+    demo.add_argument("--png", default="matrixflow-demo.png",
+                      help="where to save the plot: a file, or a folder to save "
+                           "matrixflow-demo.png in")
     args = parser.parse_args(argv)
     try:
         if args.command == "verify":
@@ -235,7 +237,7 @@ def main(argv=None) -> int:
 
             try:
                 demo_module.run(args.png)
-            except OSError as exc:
+            except (OSError, ValueError) as exc:
                 print(f"matrixflow demo: {exc}", file=sys.stderr)
                 return 1
             return 0

@@ -33,15 +33,43 @@ def _scores(truth, prediction):
     return r2, float(np.sqrt(np.mean(residual**2)))
 
 
-def run(png_path="matrixflow-demo.png", out=None):
+DEFAULT_PNG = "matrixflow-demo.png"
+
+
+def _plot_path(path):
+    """The file the plot will be written to, checked before any training: a folder gets
+    DEFAULT_PNG inside it, a name without an extension gets ".png" (as matplotlib would add,
+    so the name printed is the one written), and an extension matplotlib cannot write, or a
+    folder that does not exist, raises."""
+    path = os.fspath(path)
+    if os.path.isdir(path) or path.endswith((os.sep, "/")):
+        path = os.path.join(path, DEFAULT_PNG)
+    extension = os.path.splitext(path)[1]
+    if not extension:
+        path += ".png"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):  # fail before training, not after
+        raise FileNotFoundError(f"demo: the folder for {path} does not exist")
+    formats = _image_formats()
+    if extension and formats is not None and extension[1:].lower() not in formats:
+        raise ValueError(f"demo: matplotlib cannot write {extension!r} images ({path}); use "
+                         f"one of {', '.join('.' + f for f in sorted(formats))}")
+    return path
+
+
+def _image_formats():
+    """The file extensions matplotlib can save to, or None without matplotlib."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return None
+    return set(Figure().canvas.get_supported_filetypes())
+
+
+def run(png_path=DEFAULT_PNG, out=None):
     """Train, score and print; return {model name: (R², RMSE)} on the held-out years."""
     out = out or sys.stdout
-    png_path = os.fspath(png_path)
-    if not os.path.splitext(png_path)[1]:
-        png_path += ".png"  # matplotlib would add it; say the name it really writes
-    folder = os.path.dirname(os.path.abspath(png_path))
-    if not os.path.isdir(folder):  # fail before training, not after
-        raise FileNotFoundError(f"demo: the folder for {png_path} does not exist")
+    png_path = _plot_path(png_path)
     data = datasets.load_sunspots(window=WINDOW, sequences=True)
     years = data.target_times.astype(int)
     train = years < FIRST_TEST_YEAR

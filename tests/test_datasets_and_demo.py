@@ -67,3 +67,18 @@ def test_demo_beats_persistence_and_saves_its_plot(tmp_path):
 def test_demo_command_runs(tmp_path, capsys):
     assert cli.main(["demo", "--png", str(tmp_path / "d.png")]) == 0
     assert "test R²" in capsys.readouterr().out
+
+
+def test_demo_given_a_folder_saves_its_plot_inside(tmp_path, capsys):
+    assert cli.main(["demo", "--png", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["matrixflow-demo.png"]
+    assert f"Saved {tmp_path / 'matrixflow-demo.png'}" in capsys.readouterr().out
+
+
+def test_demo_refuses_an_image_format_matplotlib_cannot_write_before_training(tmp_path, capsys,
+                                                                            monkeypatch):
+    monkeypatch.setattr(demo, "MLPRegressor", None)  # training would fail: it must not start
+    assert cli.main(["demo", "--png", str(tmp_path / "plot.xyz")]) == 1
+    error = capsys.readouterr().err
+    assert "cannot write '.xyz' images" in error and ".png" in error
+    assert not list(tmp_path.iterdir())
