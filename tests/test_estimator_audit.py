@@ -356,3 +356,21 @@ def test_rnn_training_follows_torch_sgd_step_for_step(params):
                                    rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(model._out_weight.data, head.weight.detach().numpy().T,
                                rtol=1e-10, atol=1e-12)
+
+
+# ---- RNNRegressor on raw, unscaled data says to scale it -------------------------------------
+def test_an_rnn_fitted_on_raw_unscaled_series_says_to_standardize():
+    from models import datasets
+
+    data = datasets.load_sunspots(window=10, sequences=True)  # numbers 0 … 190, RMS ≈ 70
+    with pytest.warns(UserWarning, match=r"X is far from unit scale") as caught:
+        RNNRegressor(hidden_size=4, max_iter=1).fit(data.X, data.y / data.y.std())
+    assert caught[0].filename == __file__
+    with pytest.warns(UserWarning, match=r"y is far from unit scale .*scale the predictions "
+                                         r"back"):
+        RNNRegressor(hidden_size=4, max_iter=1).fit(data.X / data.X.std(), data.y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # scaled data: no such warning
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        RNNRegressor(hidden_size=4, max_iter=1).fit(data.X / data.X.std(),
+                                                    data.y / data.y.std())
