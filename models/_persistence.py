@@ -217,12 +217,19 @@ SOLVER_STATE_KEYS = {"sgd": ("learning_rate", "velocity"),
                      "adam": ("learning_rate", "step", "m", "v")}
 
 
-def check_solver_state(solver_state, params, solver):
-    """The saved state of `solver` must have its entries, one array per parameter, each of
-    the parameter's shape.  (No state at all is a model whose solver never stepped: lbfgs.)"""
+def solver_kind(solver_state):
+    """Which solver wrote `solver_state`: Adam keeps step, m and v, SGD a velocity.  (It may
+    not be the `solver` parameter: set_params after fit does not replace a solver that
+    partial_fit goes on with.)"""
+    return "adam" if {"step", "m", "v"} & set(solver_state) else "sgd"
+
+
+def check_solver_state(solver_state, params):
+    """The saved solver state must have its solver's entries, one array per parameter, each
+    of the parameter's shape.  (No state at all is a model whose solver never stepped.)"""
     if not solver_state:
         return
-    for key in SOLVER_STATE_KEYS.get(solver, ()):
+    for key in SOLVER_STATE_KEYS[solver_kind(solver_state)]:
         if key not in solver_state:
             raise KeyError(f"solver/{key}")
     for key, values in solver_state.items():

@@ -90,8 +90,10 @@ def check_params(estimator, extra=None):
                                             f"{expected}, got {value!r}")
 
 
-def make_solver(estimator, params):
-    if estimator.solver == "sgd":
+def make_solver(estimator, params, solver=None):
+    """The estimator's solver over `params`; `solver` ("sgd" or "adam") overrides its
+    parameter, for a loaded model whose saved state is another solver's."""
+    if (solver or estimator.solver) == "sgd":
         return SklearnSGD(params, estimator.learning_rate_init, estimator.learning_rate,
                           estimator.momentum, estimator.nesterovs_momentum, estimator.power_t)
     return SklearnAdam(params, estimator.learning_rate_init, estimator.beta_1, estimator.beta_2,

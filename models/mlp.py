@@ -38,6 +38,7 @@ from ._persistence import (
     load_estimator,
     require,
     save_estimator,
+    solver_kind,
 )
 from ._training import (
     check_finite,
@@ -149,7 +150,8 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
         if hasattr(model, "feature_names_in_"):
             model.feature_names_in_ = np.asarray(model.feature_names_in_, dtype=object)
         if solver_state:
-            model._optimizer = make_solver(model, model._parameters())
+            model._optimizer = make_solver(model, model._parameters(),
+                                           solver_kind(solver_state))
             model._optimizer.restore(solver_state)
         return model
 
@@ -174,7 +176,7 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
             check_weight(f"coefs_[{layer}]", coef, (fan_in, fan_out))
             check_weight(f"intercepts_[{layer}]", intercept, (fan_out,))
             fan_in = fan_out
-        check_solver_state(solver_state, self._parameters(), self.solver)
+        check_solver_state(solver_state, self._parameters())
 
     # ---- the network -------------------------------------------------------------------------
     def _parameters(self):

@@ -31,6 +31,7 @@ from ._persistence import (
     load_estimator,
     require,
     save_estimator,
+    solver_kind,
 )
 from ._training import (
     check_finite,
@@ -160,7 +161,8 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                 setattr(model, name, getattr(model, name).tolist())
         model._network_from_state()
         if solver_state:
-            model._optimizer = make_solver(model, model._network_parameters())
+            model._optimizer = make_solver(model, model._network_parameters(),
+                                           solver_kind(solver_state))
             model._optimizer.restore(solver_state)
         return model
 
@@ -200,7 +202,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             if saved.shape != p.shape:
                 raise ValueError(f"parameter {position} ({name}) has shape {saved.shape}, the "
                                  f"architecture needs {p.shape}")
-        check_solver_state(solver_state, parameters, self.solver)
+        check_solver_state(solver_state, parameters)
 
     # ---- data -------------------------------------------------------------------------------
     def _check_X(self, X, reset=False):

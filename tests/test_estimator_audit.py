@@ -374,3 +374,15 @@ def test_an_rnn_fitted_on_raw_unscaled_series_says_to_standardize():
         warnings.simplefilter("ignore", ConvergenceWarning)
         RNNRegressor(hidden_size=4, max_iter=1).fit(data.X / data.X.std(),
                                                     data.y / data.y.std())
+
+
+def test_a_model_saved_after_switching_solver_continues_with_the_solver_it_had(tmp_path):
+    """set_params(solver=...) after fit does not replace the solver partial_fit goes on with;
+    the saved file is that solver's, and the loaded model goes on the same way."""
+    model = MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X_TAB, Y_TAB)
+    model.set_params(solver="sgd")
+    model.save(tmp_path / "switched")
+    loaded = MLPRegressor.load(tmp_path / "switched")
+    model.partial_fit(X_TAB, Y_TAB)
+    loaded.partial_fit(X_TAB, Y_TAB)
+    np.testing.assert_array_equal(loaded.predict(X_TAB), model.predict(X_TAB))
