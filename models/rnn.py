@@ -206,6 +206,8 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
 
     # ---- data -------------------------------------------------------------------------------
     def _check_X(self, X, reset=False):
+        if isinstance(X, (list, tuple)):
+            _check_equal_lengths(X)
         X = check_array(X, allow_nd=True, dtype=(np.float64, np.float32), ensure_2d=False,
                         input_name="X")
         if X.ndim != 3:
@@ -441,3 +443,17 @@ def _warn_if_far_from_unit_scale(X, y):
                 f"divide by the training standard deviation{', per feature' if name == 'X' else ''}"
                 f"){' and scale the predictions back' if name == 'y' else ''}.",
                 UserWarning, stacklevel=4)
+
+
+def _check_equal_lengths(sequences):
+    """X given as a list of sequences: they must share one (seq_len, n_features) shape."""
+    try:
+        shapes = [np.shape(sequence) for sequence in sequences]
+    except ValueError:  # a sequence that is ragged itself
+        shapes = None
+    if shapes is None or len(set(shapes)) > 1:
+        seen = "" if shapes is None else f": {', '.join(map(str, sorted(set(shapes))[:4]))}"
+        raise ValueError(
+            f"RNNRegressor: the sequences in X differ in shape{seen}; every sequence needs the "
+            "same (seq_len, n_features). Pad them to one length, or fit groups of equal length "
+            "one after another with partial_fit.")

@@ -386,3 +386,14 @@ def test_a_model_saved_after_switching_solver_continues_with_the_solver_it_had(t
     model.partial_fit(X_TAB, Y_TAB)
     loaded.partial_fit(X_TAB, Y_TAB)
     np.testing.assert_array_equal(loaded.predict(X_TAB), model.predict(X_TAB))
+
+
+def test_sequences_of_different_lengths_say_so():
+    ragged = [np.ones((3, 1)), np.ones((4, 1)), np.ones((3, 1))]
+    with pytest.raises(ValueError, match=r"sequences in X differ in shape: \(3, 1\), \(4, 1\); "
+                                         r"every sequence needs the same"):
+        RNNRegressor(max_iter=1).fit(ragged, [1.0, 2.0, 3.0])
+    model = RNNRegressor(hidden_size=2, max_iter=1).fit(np.ones((3, 3, 1)), [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="sequences in X differ in shape"):
+        model.predict([[[1.0], [2.0]], [[1.0]]])
+    assert model.predict([np.ones((5, 1))] * 2).shape == (2,)  # one length, any length
