@@ -105,7 +105,8 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
     # ---- scikit-learn's API ----------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
         """Fit the network to X (n_samples, n_features) and y (n_samples,) or (n, n_outputs)."""
-        return self._fit(X, y, sample_weight, incremental=False)
+        with mf.enable_grad():  # training needs the tree, even inside mf.no_grad()
+            return self._fit(X, y, sample_weight, incremental=False)
 
     def _stochastic(self):
         if self.solver not in ("sgd", "adam"):
@@ -116,7 +117,8 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
     @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over X, y, continuing from the current weights (the first call starts)."""
-        return self._fit(X, y, sample_weight, incremental=True)
+        with mf.enable_grad():  # training needs the tree, even inside mf.no_grad()
+            return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
         """Predictions: (n_samples,) for one output, (n_samples, n_outputs) otherwise."""

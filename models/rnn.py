@@ -113,11 +113,13 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         """Fit to X (n_samples, seq_len, n_features) and y: (n_samples,) or (n_samples,
         n_outputs) for one prediction per sequence, (n_samples, seq_len, n_outputs) for one per
         step."""
-        return self._fit(X, y, sample_weight, incremental=False)
+        with mf.enable_grad():  # training needs the tree, even inside mf.no_grad()
+            return self._fit(X, y, sample_weight, incremental=False)
 
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over X, y, continuing from the current weights (the first call starts)."""
-        return self._fit(X, y, sample_weight, incremental=True)
+        with mf.enable_grad():  # training needs the tree, even inside mf.no_grad()
+            return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
         """Predictions shaped like the y the model was fitted on."""

@@ -10,7 +10,8 @@ import pytest
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from models import MLPRegressor, RNNRegressor
+import matrixflow as mf
+from models import MLPRegressor, RNNRegressor, datasets
 
 RNG = np.random.default_rng(0)
 X_TAB, Y_TAB = RNG.standard_normal((30, 4)), RNG.standard_normal((30, 2))
@@ -360,8 +361,6 @@ def test_rnn_training_follows_torch_sgd_step_for_step(params):
 
 # ---- RNNRegressor on raw, unscaled data says to scale it -------------------------------------
 def test_an_rnn_fitted_on_raw_unscaled_series_says_to_standardize():
-    from models import datasets
-
     data = datasets.load_sunspots(window=10, sequences=True)  # numbers 0 … 190, RMS ≈ 70
     with pytest.warns(UserWarning, match=r"X is far from unit scale") as caught:
         RNNRegressor(hidden_size=4, max_iter=1).fit(data.X, data.y / data.y.std())
@@ -397,3 +396,19 @@ def test_sequences_of_different_lengths_say_so():
     with pytest.raises(ValueError, match="sequences in X differ in shape"):
         model.predict([[[1.0], [2.0]], [[1.0]]])
     assert model.predict([np.ones((5, 1))] * 2).shape == (2,)  # one length, any length
+
+
+@pytest.mark.parametrize("make, X, y", [
+    (lambda: MLPRegressor(hidden_layer_sizes=(3,), max_iter=3, random_state=0), X_TAB, Y_TAB),
+    (lambda: RNNRegressor(hidden_size=3, max_iter=3, random_state=0), X_SEQ, Y_SEQ),
+], ids=["mlp", "rnn"])
+def test_fitting_inside_no_grad_trains_as_outside(make, X, y):
+    """A user evaluating inside `mf.no_grad()` (or after mf.set_grad_enabled(False)) can still
+    fit: the estimator turns graph building on for its own training, and back off after."""
+    outside = make().fit(X, y)
+    with mf.no_grad():
+        inside = make().fit(X, y)
+        inside.partial_fit(X, y)
+        assert not mf.is_grad_enabled()
+    outside.partial_fit(X, y)
+    np.testing.assert_array_equal(inside.predict(X), outside.predict(X))
