@@ -128,11 +128,12 @@ def _label(path):
     return getattr(path, "name", "the file object") if hasattr(path, "read") else str(path)
 
 
-def load_estimator(cls, path, fitted):
+def load_estimator(cls, path, fitted=None):
     """(estimator, solver state) from a file written by save_estimator for class `cls`.
 
-    Only the fitted attributes named in `fitted` are taken; anything else in the file, an entry
-    missing, parameters that are not JSON or not `cls`'s, raise DamagedFileError naming it.
+    Only the fitted attributes named in `fitted` are taken (any, when it is None); anything
+    else in the file, an entry missing, parameters that are not JSON or not `cls`'s, raise
+    DamagedFileError naming it.
     """
     path = _resolve(path)
     label = _label(path)
@@ -168,9 +169,8 @@ def load_estimator(cls, path, fitted):
         if unknown:
             raise damaged(f"unknown parameter(s) {unknown} for {cls.__name__}")
         estimator = cls(**params)
-        expected = {f"fitted/{name}" for name in fitted}
         for name in _names(stored, "fitted"):
-            if f"fitted/{name}" not in expected:
+            if fitted is not None and name not in fitted:
                 raise damaged(f"unexpected entry 'fitted/{name}'")
             setattr(estimator, name, _unflatten(f"fitted/{name}", stored))
         solver = {name: _unflatten(f"solver/{name}", stored) for name in _names(stored, "solver")}
