@@ -238,7 +238,7 @@ def main(argv=None) -> int:
             try:
                 demo_module.run(args.png)
             except (OSError, ValueError) as exc:
-                print(f"matrixflow demo: {exc}", file=sys.stderr)
+                print(f"matrixflow demo: {str(exc).removeprefix('demo: ')}", file=sys.stderr)
                 return 1
             return 0
         print(op_table_markdown())

@@ -81,4 +81,5 @@ def test_demo_refuses_an_image_format_matplotlib_cannot_write_before_training(tm
     assert cli.main(["demo", "--png", str(tmp_path / "plot.xyz")]) == 1
     error = capsys.readouterr().err
     assert "cannot write '.xyz' images" in error and ".png" in error
+    assert error.startswith("matrixflow demo: matplotlib cannot")  # one prefix, not two
     assert not list(tmp_path.iterdir())
