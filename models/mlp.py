@@ -13,6 +13,7 @@ settings it reproduces scikit-learn's MLPRegressor (to rounding; tests/test_mlp_
 
 from __future__ import annotations
 
+import time
 import warnings
 from itertools import pairwise
 from numbers import Integral
@@ -29,7 +30,16 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 import matrixflow as mf
 
-from ._persistence import load_estimator, save_estimator
+from ._persistence import (
+    check_loaded,
+    check_positive_int,
+    check_solver_state,
+    check_weight,
+    load_estimator,
+    require,
+    save_estimator,
+    solver_kind,
+)
 from ._training import (
     check_finite,
     check_params,
@@ -95,7 +105,8 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
     # ---- scikit-learn's API ----------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
         """Fit the network to X (n_samples, n_features) and y (n_samples,) or (n, n_outputs)."""
-        return self._fit(X, y, sample_weight, incremental=False)
+        with mf.enable_grad():  # training needs the tree, even inside mf.no_grad()
+            return self._fit(X, y, sample_weight, incremental=False)
 
     def _stochastic(self):
         if self.solver not in ("sgd", "adam"):
@@ -106,7 +117,8 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
     @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over X, y, continuing from the current weights (the first call starts)."""
-        return self._fit(X, y, sample_weight, incremental=True)
+        with mf.enable_grad():  # training needs the tree, even inside mf.no_grad()
+            return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
         """Predictions: (n_samples,) for one output, (n_samples, n_outputs) otherwise."""
@@ -127,17 +139,46 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
 
     @classmethod
     def load(cls, path):
-        """A model written by `save`: predicts the same, and partial_fit continues from it."""
-        model, solver_state = load_estimator(cls, path)
+        """A model written by `save`: predicts the same, and partial_fit continues from it.
+
+        `path` is a file name (".npz" may be left off) or a file object opened for reading.
+        A file that `save` did not write, or one damaged since, raises ValueError naming the
+        entry that is wrong."""
+        model, solver_state = load_estimator(cls, path, _FITTED)
+        check_loaded(cls, path, lambda: model._check_loaded(solver_state))
         for name in ("loss_curve_", "validation_scores_"):
             if isinstance(getattr(model, name, None), np.ndarray):
                 setattr(model, name, getattr(model, name).tolist())
         if hasattr(model, "feature_names_in_"):
             model.feature_names_in_ = np.asarray(model.feature_names_in_, dtype=object)
         if solver_state:
-            model._optimizer = make_solver(model, model._parameters())
+            model._optimizer = make_solver(model, model._parameters(),
+                                           solver_kind(solver_state))
             model._optimizer.restore(solver_state)
         return model
+
+    def _check_loaded(self, solver_state):
+        """A loaded model's parameters and weights must make a network that can predict."""
+        require(self, "coefs_", "intercepts_", "n_features_in_", "n_outputs_", "n_layers_",
+                "out_activation_", "n_iter_")
+        check_params(self)
+        if self.out_activation_ not in ("identity", "exp"):
+            raise ValueError(f"out_activation_ must be 'identity' or 'exp', got "
+                             f"{self.out_activation_!r}")
+        check_positive_int("n_features_in_", self.n_features_in_)
+        check_positive_int("n_outputs_", self.n_outputs_)
+        coefs, intercepts = list(self.coefs_), list(self.intercepts_)
+        if not len(coefs) == len(intercepts) == self.n_layers_ - 1:
+            raise ValueError(f"{len(coefs)} weight matrices, {len(intercepts)} intercept "
+                             f"vectors and n_layers_={self.n_layers_} do not agree")
+        fan_in = self.n_features_in_
+        for layer, (coef, intercept) in enumerate(zip(coefs, intercepts)):
+            last = layer == len(coefs) - 1
+            fan_out = self.n_outputs_ if last or np.ndim(coef) != 2 else coef.shape[1]
+            check_weight(f"coefs_[{layer}]", coef, (fan_in, fan_out))
+            check_weight(f"intercepts_[{layer}]", intercept, (fan_out,))
+            fan_in = fan_out
+        check_solver_state(solver_state, self._parameters())
 
     # ---- the network -------------------------------------------------------------------------
     def _parameters(self):
@@ -288,23 +329,40 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
                 p.data[...] = packed[start:start + size].reshape(shape)
                 start += size
 
+        evaluated = {}  # the point last evaluated and the loss reported there
+
         def objective_and_gradient(packed):
             unpack(packed)
-            objective, _ = self._objective(parameters, X, y, weights)
+            objective, reported = self._objective(parameters, X, y, weights)
+            evaluated.update(x=packed.copy(), loss=reported)
             for p in parameters:
                 p.grad = None
             objective.backward()
             return objective.item(), np.concatenate([p.grad.ravel() for p in parameters])
 
+        iteration = {"count": 0, "started": time.perf_counter()}
+
+        def print_iteration(intermediate_result):
+            """verbose: one line per L-BFGS iteration, as the stochastic solvers print per
+            epoch (the loss is the one loss_ reports, at the iteration's point)."""
+            if not np.array_equal(intermediate_result.x, evaluated.get("x")):
+                objective_and_gradient(intermediate_result.x)
+            iteration["count"] += 1
+            now = time.perf_counter()
+            print(f"Iteration {iteration['count']}, loss = {evaluated['loss']:.8f}, "
+                  f"time = {now - iteration['started']:.3f} s")
+            iteration["started"] = now
+
         packed = np.concatenate([p.data.ravel() for p in parameters])
         result = scipy.optimize.minimize(
             objective_and_gradient, packed, method="L-BFGS-B", jac=True,
+            callback=print_iteration if self.verbose else None,
             options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
         unpack(result.x)
         if result.status != 0:
             warnings.warn(f"lbfgs failed to converge after {result.nit} iteration(s) "
                           f"(status={result.status}): {result.message}. Increase the number of "
                           f"iterations (max_iter={self.max_iter}) or scale the data.",
-                          ConvergenceWarning, stacklevel=3)
+                          ConvergenceWarning, stacklevel=4)  # _fit_lbfgs ← _fit ← fit ← caller
         self.n_iter_ = min(result.nit, self.max_iter)
         self.loss_ = self._objective(parameters, X, y, weights)[1]
