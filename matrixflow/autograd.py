@@ -356,7 +356,8 @@ def _send(grad_child, child, position, op, pending, heap, create_graph):
     if grad_child.shape != child.data.shape:
         raise RuntimeError(
             f"{op.name}: the rule for operand {op.rules[position].operand} returned shape "
-            f"{grad_child.shape} for an operand of shape {child.data.shape} (a bug in the op's rule)")
+            f"{grad_child.shape} for an operand of shape {child.data.shape} "
+            "(a bug in the op's rule)")
     earlier = pending.get(child)
     if earlier is None:
         pending[child] = grad_child
