@@ -96,6 +96,97 @@ def first_bad_op(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     return None
 
 
+@dataclass
+class NonFinite:
+    """Where a NaN or ±inf first appears: an op's forward, or its rule, on finite numbers."""
+
+    op: str
+    stage: str  # "forward", or "rule for operand A"
+    operand_shapes: tuple
+    output_shape: tuple
+    entry: tuple
+    value: float
+
+    def describe(self) -> str:
+        shapes = " and ".join(str(s) for s in self.operand_shapes)
+        kind = "NaN" if math.isnan(self.value) else ("inf" if self.value > 0 else "−inf")
+        if self.stage == "input":
+            return (f"input {self.op} (shape {self.output_shape}) already holds {kind} at "
+                    f"{list(self.entry)}")
+        if self.stage == "forward":
+            return (f"op {self.op!r} (operands {shapes}, output {self.output_shape}) computes "
+                    f"{kind} at {list(self.entry)} from finite operands: an operand is outside "
+                    "its domain")
+        return (f"op {self.op!r} (operands {shapes}, output {self.output_shape}): its "
+                f"{self.stage} gives {kind} at {list(self.entry)} from finite values: the op "
+                "has no finite derivative there")
+
+    def to_dict(self) -> dict:
+        return {"op": self.op, "stage": self.stage,
+                "operand_shapes": [list(s) for s in self.operand_shapes],
+                "output_shape": list(self.output_shape), "entry": list(self.entry),
+                "value": str(self.value)}
+
+
+def _first_bad_entry(array):
+    bad = np.argwhere(~np.isfinite(array))
+    if not len(bad):
+        return None
+    entry = tuple(int(i) for i in bad[0])
+    return entry, float(array[entry])
+
+
+def first_nonfinite(fn, inputs):
+    """Where the first NaN or ±inf of `fn` at `inputs` comes from: an input that holds one, the
+    first op (in forward order) whose forward makes one from finite operands, or the first op
+    (in backward order) whose rule makes one from finite values; None when all are finite."""
+    from .calculus import _all_nodes
+
+    nodes = _float64_copies(_as_inputs(inputs))
+    outputs = _as_outputs(fn(*nodes), "first_nonfinite")
+    order, seen = [], set()
+    for output in outputs:
+        for node in _all_nodes(output):
+            if id(node) not in seen:
+                seen.add(id(node))
+                order.append(node)
+    for index, node in enumerate(nodes):
+        found = _first_bad_entry(np.asarray(node.numpy(), dtype=np.float64))
+        if found is not None:
+            label = f"{index}" + (f" {node.name!r}" if node.name else "")
+            return NonFinite(label, "input", (), node.shape, *found)
+    for node in order:
+        if node.op is None:
+            continue
+        operands = [x for x in (node.left, node.right) if x is not None]
+        if not all(np.isfinite(x.numpy()).all() for x in operands):
+            continue
+        found = _first_bad_entry(node.numpy())
+        if found is not None:
+            return NonFinite(node.op.name, "forward", tuple(x.shape for x in operands),
+                             node.shape, *found)
+    for node in reversed(_topological_order([o for o in outputs if o.requires_grad])):
+        if node.op is None or not np.isfinite(node.numpy()).all():
+            continue
+        operands = [np.asarray(x.numpy(), dtype=np.float64)
+                    for x in (node.left, node.right) if x is not None]
+        if not all(np.isfinite(x).all() for x in operands):
+            continue
+        seed_gradient = np.ones(node.shape)  # Ȳ = 1: the sign of an inf is the derivative's
+        for position, operand in enumerate((node.left, node.right)):
+            if operand is None or not operand.requires_grad:
+                continue
+            with np.errstate(all="ignore"):
+                result = node.op.rules[position].fn(seed_gradient, node.numpy(), *operands,
+                                                     **(node.attrs or {}))
+            found = _first_bad_entry(np.asarray(result, dtype=np.float64))
+            if found is not None:
+                return NonFinite(node.op.name,
+                                 f"rule for operand {node.op.rules[position].operand}",
+                                 tuple(x.shape for x in operands), node.shape, *found)
+    return None
+
+
 def _torch():
     try:
         return importlib.import_module("torch")

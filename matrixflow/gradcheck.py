@@ -20,9 +20,11 @@ class GradcheckError(RuntimeError):
     """A gradient disagrees with finite differences; the message and attributes say where.
 
     Attributes: input_index, input_name, input_shape, output_index, output_shape,
-    input_entry, output_entry, analytic, numeric, abs_error, rel_error, mismatches, order, and
-    culprit: the first op in backward order whose own rule disagrees with its local finite
-    differences (a diagnose.LocalFailure), or None.
+    input_entry, output_entry, analytic, numeric, abs_error, rel_error, mismatches, order,
+    nonfinite (True when the failure is NaN or ±inf in either Jacobian), and culprit: the first
+    op in backward order whose own rule disagrees with its local finite differences (a
+    diagnose.LocalFailure), or for a non-finite failure the op where the NaN or inf starts (a
+    diagnose.NonFinite), or None.
     """
 
     def __init__(self, message, **details):
@@ -163,15 +165,21 @@ def _check(fn, inputs, eps, atol, rtol, raise_exception, order):
     for k, (x, a, n) in enumerate(zip(nodes, analytic, numeric)):
         if a is None:
             continue
+        # NaN or ±inf on either side is a failure, as in torch.autograd.gradcheck: a gradient
+        # that is not a number cannot be said to agree with anything.
+        nonfinite = ~(np.isfinite(a) & np.isfinite(n))
         excess = np.abs(a - n) - (atol + rtol * np.abs(n))
-        bad = ~(excess <= 0)  # NaN on one side only counts as a mismatch
-        bad &= ~(np.isnan(a) & np.isnan(n))
+        bad = ~(excess <= 0) | nonfinite
         if not bad.any():
             continue
         if not raise_exception:
             return False
-        error = _report(outputs, k, x, a, n, excess, bad, atol, rtol, order)
-        _name_the_culprit(error, fn, nodes, eps, atol, rtol)
+        if nonfinite.any():
+            error = _report_nonfinite(outputs, k, x, a, n, nonfinite, order)
+            _name_the_source(error, fn, nodes)
+        else:
+            error = _report(outputs, k, x, a, n, excess, bad, atol, rtol, order)
+            _name_the_culprit(error, fn, nodes, eps, atol, rtol)
         raise error
     return True
 
@@ -196,16 +204,82 @@ def _name_the_culprit(error, fn, nodes, eps, atol, rtol):
     error.args = (f"{error.args[0]}\n{line}",)
 
 
-def _report(outputs, k, x, a, n, excess, bad, atol, rtol, order):
-    ranked = np.where(np.isnan(excess), np.inf, excess)
-    row, column = np.unravel_index(np.argmax(ranked), a.shape)
-    # which output the stacked row belongs to
+def _name_the_source(error, fn, nodes):
+    """Add to a non-finite report the first op whose forward or rule makes the NaN or inf."""
+    from .diagnose import first_nonfinite
+
+    try:
+        source = first_nonfinite(fn, nodes)
+    except Exception as exc:  # the report must not hide the failure behind a second error
+        error.culprit = None
+        error.args = (f"{error.args[0]}\n  (the search for where it starts could not run: "
+                      f"{exc})",)
+        return
+    error.culprit = source
+    if source is not None:
+        line = "  where it starts: " + source.describe()
+    else:
+        line = ("  every op's forward and rule are finite at these values, so the finite "
+                "differences made it: an input within ε of the edge of a function's domain "
+                "(a step of ±ε leaves it)?")
+    error.args = (f"{error.args[0]}\n{line}",)
+
+
+def _kind(value: float) -> str:
+    return "NaN" if np.isnan(value) else ("inf" if value > 0 else "−inf")
+
+
+def _locate(outputs, x, row, column):
+    """(output index, entry in that output, entry in the input) of a stacked Jacobian entry."""
     sizes = np.cumsum([o.size for o in outputs])
     output_index = int(np.searchsorted(sizes, row, side="right"))
     start = 0 if output_index == 0 else int(sizes[output_index - 1])
     output = outputs[output_index]
     out_entry = tuple(int(v) for v in np.unravel_index(row - start, output.shape))
     in_entry = tuple(int(v) for v in np.unravel_index(column, x.shape))
+    return output_index, out_entry, in_entry
+
+
+def _report_nonfinite(outputs, k, x, a, n, nonfinite, order):
+    """The error for a Jacobian with NaN or ±inf entries: where each side has them."""
+    name = f" '{x.name}'" if x.name else ""
+    what = "gradient" if order == "gradient" else "second derivative"
+    lines = [f"gradcheck: the {what} for input {k}{name} (shape {x.shape}) is not finite in "
+             f"{int(nonfinite.sum())} of {nonfinite.size} Jacobian entries."]
+    first = None
+    for side, values in (("analytic", a), ("numeric", n)):
+        bad = ~np.isfinite(values)
+        if not bad.any():
+            continue
+        row, column = (int(i) for i in np.argwhere(bad)[0])
+        first = first or (row, column)
+        output_index, out_entry, in_entry = _locate(outputs, x, row, column)
+        output_label = f"output {output_index} " if len(outputs) > 1 else "output "
+        count = int(bad.sum())
+        more = f" (and {count - 1} more)" if count > 1 else ""
+        lines.append(f"  {_kind(values[row, column])} in the {side} {what} at entry "
+                     f"∂ {output_label}{list(out_entry)} / ∂ input {k}{list(in_entry)}{more}")
+    row, column = first
+    output_index, out_entry, in_entry = _locate(outputs, x, row, column)
+    analytic, numeric = float(a[row, column]), float(n[row, column])
+    lines += [f"  analytic  = {analytic:.10g}", f"  numeric   = {numeric:.10g}",
+              "  a gradient can be checked only where the function and its derivative are "
+              "finite: move the inputs into every function's domain (positive entries for log "
+              "and sqrt, det > 0 for logdet, away from poles)"]
+    return GradcheckError(
+        "\n".join(lines), input_index=k, input_name=x.name, input_shape=x.shape,
+        output_index=output_index, output_shape=outputs[output_index].shape,
+        input_entry=in_entry, output_entry=out_entry, analytic=analytic, numeric=numeric,
+        abs_error=abs(analytic - numeric), rel_error=float("nan"),
+        mismatches=int(nonfinite.sum()), order=order, nonfinite=True,
+    )
+
+
+def _report(outputs, k, x, a, n, excess, bad, atol, rtol, order):
+    ranked = np.where(np.isnan(excess), np.inf, excess)
+    row, column = np.unravel_index(np.argmax(ranked), a.shape)
+    output_index, out_entry, in_entry = _locate(outputs, x, row, column)
+    output = outputs[output_index]
     analytic, numeric = float(a[row, column]), float(n[row, column])
     abs_error = abs(analytic - numeric)
     rel_error = abs_error / abs(numeric) if numeric != 0 else float("inf") if abs_error else 0.0
@@ -225,7 +299,7 @@ def _report(outputs, k, x, a, n, excess, bad, atol, rtol, order):
         message, input_index=k, input_name=x.name, input_shape=x.shape,
         output_index=output_index, output_shape=output.shape, input_entry=in_entry,
         output_entry=out_entry, analytic=analytic, numeric=numeric, abs_error=abs_error,
-        rel_error=rel_error, mismatches=int(bad.sum()), order=order,
+        rel_error=rel_error, mismatches=int(bad.sum()), order=order, nonfinite=False,
     )
 
 

@@ -102,3 +102,41 @@ def test_numerical_grad_matches_a_closed_form():
 def test_gradgradcheck_with_given_grad_outputs():
     x = mf.Node([[0.4, 0.9], [1.2, 0.1]], requires_grad=True)
     assert mf.gradgradcheck(lambda x: x @ x * mf.sin(x), [x], grad_outputs=[np.ones((2, 2))])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's, on purpose
+def test_nan_on_both_sides_is_a_failure_that_says_so():
+    # sqrt of negative entries: analytic and numeric are both NaN, which torch.autograd.gradcheck
+    # refuses too; "they agree" would hide a function evaluated outside its domain
+    x = mf.Node(-np.ones((2, 2)), requires_grad=True, name="x")
+    with pytest.raises(mf.GradcheckError) as caught:
+        mf.gradcheck(lambda x: mf.sum(mf.sqrt(x)), [x])
+    message = str(caught.value)
+    assert "is not finite in 4 of 4 Jacobian entries" in message
+    assert "NaN in the analytic gradient at entry ∂ output [0, 0] / ∂ input 0[0, 0]" in message
+    assert "NaN in the numeric gradient at entry" in message
+    assert caught.value.nonfinite and caught.value.culprit.op == "sqrt"
+    assert "op 'sqrt' (operands (2, 2), output (2, 2)) computes NaN at [0, 0]" in message
+    assert mf.gradcheck(lambda x: mf.sum(mf.sqrt(x)), [x], raise_exception=False) is False
+    A = mf.Node(np.diag([-1.0, 2.0]), requires_grad=True)  # logdet of det < 0 is NaN
+    with pytest.raises(mf.GradcheckError, match=r"op 'logdet'.*computes NaN"):
+        mf.gradcheck(mf.logdet, [A])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's, on purpose
+def test_an_infinite_gradient_is_a_failure_naming_the_rule_that_made_it():
+    x = mf.Node([[0.0, 4.0]], requires_grad=True)  # √ has an infinite slope at 0
+    with pytest.raises(mf.GradcheckError) as caught:
+        mf.gradcheck(lambda x: mf.sum(mf.sqrt(x)), [x])
+    message = str(caught.value)
+    assert "inf in the analytic gradient at entry ∂ output [0, 0] / ∂ input 0[0, 0]" in message
+    assert "its rule for operand A gives inf at [0, 0]" in message
+    culprit = caught.value.culprit
+    assert (culprit.op, culprit.stage) == ("sqrt", "rule for operand A")
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's, on purpose
+def test_gradgradcheck_fails_on_nan_second_derivatives():
+    x = mf.Node(-np.ones((1, 2)), requires_grad=True)
+    with pytest.raises(mf.GradcheckError, match="NaN in the analytic second derivative"):
+        mf.gradgradcheck(lambda x: mf.sum(mf.sqrt(x)), [x])
