@@ -389,6 +389,16 @@ def _cross_entropy_cases(rng):
                 lambda a, y=labels, r=reduction: mf.cross_entropy(a, y, r),
                 lambda t, a, y=labels, r=reduction: _reduced(
                     t.nn.functional.cross_entropy(a, t.as_tensor(y), reduction=r), r)))
+        if classes > 1:  # a masked class (logit −inf) in every row but never the label's
+            masked = wide(rng, (n, classes))
+            masked[np.arange(n), (labels + 1) % classes] = -np.inf
+            cases.append(Case(
+                "cross_entropy", f"{_shape((n, classes))} logits with −inf, labels",
+                (masked,), (True,),
+                lambda a, y=labels: mf.cross_entropy(a, y, "none"),
+                lambda t, a, y=labels: _reduced(
+                    t.nn.functional.cross_entropy(a, t.as_tensor(y), reduction="none"),
+                    "none")))
         probabilities = np.exp(wide(rng, (n, classes)))
         probabilities /= probabilities.sum(axis=1, keepdims=True)
         cases.append(Case(

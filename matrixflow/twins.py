@@ -52,7 +52,9 @@ def _loss(name):
 
 
 def _cross_entropy(t, a, b, reduction, one_hot):
-    value = t.nn.functional.cross_entropy(a, b, reduction=reduction)
+    # labels as PyTorch takes them (its one-hot probabilities path is NaN beside a −inf logit)
+    target = b.argmax(dim=1) if one_hot else b
+    value = t.nn.functional.cross_entropy(a, target, reduction=reduction)
     return _keep_2d(value)
 
 

@@ -158,3 +158,39 @@ def test_a_nan_entry_passes_the_gradient_through_relu_as_in_pytorch():
 def test_integer_arrays_given_to_functions_become_nodes():
     y = mf.relu(np.array([[1, -2]]))
     assert isinstance(y, mf.Node) and y.dtype == np.float64
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # 0·(−inf), on purpose
+def test_cross_entropy_with_labels_ignores_a_masked_class_as_pytorch():
+    import torch
+
+    Z = np.array([[-np.inf, 1.0, 0.5], [0.2, -np.inf, 3.0]])  # −inf: a class masked out
+    labels = np.array([1, 2])
+    z = mf.Node(Z, requires_grad=True)
+    zt = torch.tensor(Z, requires_grad=True)
+    loss = mf.cross_entropy(z, labels)
+    expected = torch.nn.functional.cross_entropy(zt, torch.tensor(labels))
+    np.testing.assert_allclose(loss.item(), expected.item(), rtol=1e-14)  # 0.26655…, not NaN
+    np.testing.assert_allclose(mf.cross_entropy(z, labels, "none").numpy().ravel(),
+                               [0.474076984, 0.059032826], rtol=1e-8)
+    # gradients, and their own derivatives (the rule run as a graph), as PyTorch's
+    (g,) = mf.grad(loss, [z], create_graph=True)
+    (gt,) = torch.autograd.grad(expected, [zt], create_graph=True)
+    np.testing.assert_allclose(g.numpy(), gt.detach().numpy(), rtol=1e-12, atol=1e-15)
+    v = np.random.default_rng(0).standard_normal(Z.shape)
+    (hv,) = mf.grad(g, [z], gradient=v)
+    (hvt,) = torch.autograd.grad(gt, [zt], torch.tensor(v))
+    np.testing.assert_allclose(hv.numpy(), hvt.numpy(), rtol=1e-12, atol=1e-15)
+    # probabilities beside a −inf logit are NaN, as in PyTorch (0·log 0 is not taken as 0)
+    P = np.eye(3)[labels]
+    assert np.isnan(mf.cross_entropy(mf.Node(Z), P).item())
+    assert np.isnan(torch.nn.functional.cross_entropy(torch.tensor(Z), torch.tensor(P)).item())
+
+
+def test_cross_entropy_refuses_pytorchs_ignore_index_by_name():
+    logits = mf.Node(np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="-100 is PyTorch's default ignore_index") as caught:
+        mf.cross_entropy(logits, np.array([0, -100, 2]))
+    assert "logits[keep], labels[keep]" in str(caught.value)
+    keep = np.array([0, -100, 2]) != -100
+    assert mf.cross_entropy(logits[keep], np.array([0, -100, 2])[keep]).shape == (1, 1)

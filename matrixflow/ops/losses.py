@@ -174,7 +174,12 @@ HUBER_LOSS = defop(
 
 
 def _cross_entropy(A, T, reduction, one_hot):
-    E = -(T * _log_softmax(A, 1)).sum(axis=1, keepdims=True)  # one loss per row
+    log_p = _log_softmax(A, 1)
+    if one_hot:  # pick each row's label entry, as PyTorch: a −inf logit elsewhere (a masked
+        # class) has log_p = −inf, and 0·(−inf) would make the row NaN
+        E = -np.where(T != 0, log_p, 0.0).sum(axis=1, keepdims=True)
+    else:  # probabilities: Σⱼ Tᵢⱼ·log_p, NaN beside a −inf logit as in PyTorch
+        E = -(T * log_p).sum(axis=1, keepdims=True)  # one loss per row
     return _reduce(E, reduction)
 
 
@@ -208,7 +213,9 @@ CROSS_ENTROPY = defop(
     ),
     shapes="A: N×C logits, T: N×C (one-hot labels or probabilities) → Y: 1×1 (N×1 for none)",
     notes="The mean is over the N rows (samples), as PyTorch's for labels and probabilities; "
-    "E (N×1) holds each row's loss, s = (Ȳ/N)·1 for the mean, Ȳ·1 for the sum, Ȳ for none.",
+    "E (N×1) holds each row's loss, s = (Ȳ/N)·1 for the mean, Ȳ·1 for the sum, Ȳ for none. "
+    "For labels the forward picks each row's label entry of log_softmax(A), so a −inf logit "
+    "elsewhere (a masked class) adds nothing rather than 0·(−inf).",
 )
 
 
@@ -329,6 +336,12 @@ def _one_hot(labels, n, classes, like):
             f"got shape {labels.shape}"
         )
     labels = labels.reshape(-1)
+    if (labels == -100).any():
+        raise ValueError(
+            "cross_entropy: label -100 is PyTorch's default ignore_index, which matrixflow does "
+            "not support (every row counts in the mean); drop those rows first: keep = labels "
+            "!= -100; mf.cross_entropy(logits[keep], labels[keep])"
+        )
     bad = (labels < 0) | (labels >= classes)
     if bad.any():
         raise ValueError(
