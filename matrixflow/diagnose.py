@@ -4,7 +4,8 @@ When a composite function's gradient disagrees with finite differences, the symp
 inputs but the cause is one op's rule.  `first_bad_op` walks the graph in backward order and
 checks each op on its own: with its operands' values from the failing run and a random seed Ȳ,
 the rule's vector-Jacobian product against central differences of the op's forward.  The first
-op that disagrees is the bug.
+op that disagrees is the bug — unless it disagrees only at a kink of its forward (relu at 0),
+where finite differences cannot judge a rule: such an op is noted and the search goes on.
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from .gradcheck import _as_inputs, _as_outputs, _float64_copies, numerical_grad
 
 @dataclass
 class LocalFailure:
-    """One op whose own rule disagrees with finite differences of its forward."""
+    """One op whose own rule disagrees with finite differences of its forward.
+
+    `kink`: True when it disagrees only at entries where the forward has no derivative (the
+    one-sided differences there disagree with each other), so finite differences cannot judge
+    the rule; `entry`, `entry_value` and `one_sided` (forward, backward difference) describe the
+    first such entry.  `kinks_passed`: the ops at a kink that the search passed over before
+    this wrong rule.
+    """
 
     op: str
     operand: str
@@ -30,24 +38,48 @@ class LocalFailure:
     output_shape: tuple
     max_abs_error: float
     backward_index: int
+    kink: bool = False
+    entry: tuple = ()
+    entry_value: float = 0.0
+    one_sided: tuple = ()
+    kinks_passed: tuple = ()
 
-    def describe(self) -> str:
+    def _where(self) -> str:
         shapes = " and ".join(str(s) for s in self.operand_shapes)
         return (f"op {self.op!r} (operands {shapes}, output {self.output_shape}), number "
-                f"{self.backward_index} in backward order: its rule for operand "
-                f"{self.operand} is off by up to {self.max_abs_error:.3e} from finite "
-                "differences of its own forward (a wrong rule, or an input within ε of a "
-                "point where the op has no derivative)")
+                f"{self.backward_index} in backward order")
+
+    def _kink_text(self) -> str:
+        return (f"operand {self.operand}[{', '.join(map(str, self.entry))}] = "
+                f"{self.entry_value:.6g} is at (or within ε of) a point where the op has no "
+                "derivative (the differences from the right and from the left disagree there)")
+
+    def describe(self) -> str:
+        if self.kink:
+            return (f"{self._where()}: {self._kink_text()}, so finite differences cannot check "
+                    "its rule there, and no op's rule is wrong elsewhere — move the inputs off "
+                    "the kink")
+        text = (f"{self._where()}: its rule for operand {self.operand} is off by up to "
+                f"{self.max_abs_error:.3e} from finite differences of its own forward, where "
+                "that forward is smooth (its one-sided differences agree): a wrong rule")
+        for kink in self.kinks_passed:
+            text += (f"; passed over {kink._where()}, whose {kink._kink_text()} (not a wrong "
+                     "rule)")
+        return text
 
     def to_dict(self) -> dict:
         return {"op": self.op, "operand": self.operand, "operand_position": self.position,
                 "operand_shapes": [list(s) for s in self.operand_shapes],
                 "output_shape": list(self.output_shape), "max_abs_error": self.max_abs_error,
-                "backward_index": self.backward_index}
+                "backward_index": self.backward_index, "kink": self.kink,
+                "entry": list(self.entry), "entry_value": self.entry_value,
+                "one_sided": list(self.one_sided),
+                "kinks_passed": [k.to_dict() for k in self.kinks_passed]}
 
 
-def _local_vjp_error(node, position, eps, rng):
-    """max |rule's Ā − finite-difference Ā| for one operand of one op node."""
+def _local_differences(node, position, eps, rng):
+    """For one operand of one op node: the rule's Ā for a random seed Ȳ, and finite differences
+    of ⟨Ȳ, forward⟩ — central, forward (x + ε) and backward (x − ε) — entry by entry."""
     op, attrs = node.op, node.attrs or {}
     # C-order copies: reshape(-1) must be a view, so perturbing it reaches the forward
     operands = [np.array(node.left.data, dtype=np.float64, order="C")]
@@ -58,7 +90,8 @@ def _local_vjp_error(node, position, eps, rng):
     analytic = np.asarray(op.rules[position].fn(seed, Y, *operands, **attrs), dtype=np.float64)
     target = operands[position]
     flat = target.reshape(-1)
-    numeric = np.empty_like(flat)
+    here = np.sum(seed * Y)
+    central, right, left = (np.empty_like(flat) for _ in range(3))
     for i in range(flat.size):
         original = flat[i]
         flat[i] = original + eps
@@ -66,20 +99,29 @@ def _local_vjp_error(node, position, eps, rng):
         flat[i] = original - eps
         minus = np.sum(seed * op.forward(*operands, **attrs))
         flat[i] = original
-        numeric[i] = (plus - minus) / (2 * eps)
-    numeric = numeric.reshape(target.shape)
-    return analytic, numeric
+        central[i] = (plus - minus) / (2 * eps)
+        right[i] = (plus - here) / eps
+        left[i] = (here - minus) / eps
+    shape = target.shape
+    return analytic, central.reshape(shape), right.reshape(shape), left.reshape(shape), target
 
 
 def first_bad_op(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     """The first op, in backward order, whose own rule disagrees with finite differences of its
-    forward on the values of this run; None when every op agrees locally."""
+    forward on the values of this run; None when every op agrees locally.
+
+    An op that disagrees only where its forward has no derivative (a kink: relu or abs at 0,
+    a tie in max — its one-sided differences disagree with each other) is not called wrong:
+    the search goes on past it, and the wrong rule found lists it in `kinks_passed`.  When only
+    kinks disagree, the first of them is returned with kink=True.
+    """
     nodes = _float64_copies(_as_inputs(inputs))
     outputs = [o for o in _as_outputs(fn(*nodes), "first_bad_op") if o.requires_grad]
     if not outputs:
         return None
     rng = np.random.default_rng(seed)
     visited = 0
+    kinks = []
     for node in reversed(_topological_order(outputs)):
         if node.op is None:
             continue
@@ -87,13 +129,27 @@ def first_bad_op(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
         for position, operand in enumerate((node.left, node.right)):
             if operand is None or not operand.requires_grad:
                 continue
-            analytic, numeric = _local_vjp_error(node, position, eps, rng)
-            if not np.allclose(analytic, numeric, atol=atol, rtol=rtol, equal_nan=True):
-                shapes = tuple(x.shape for x in (node.left, node.right) if x is not None)
-                return LocalFailure(node.op.name, node.op.rules[position].operand, position,
-                                    shapes, node.shape, float(np.nanmax(np.abs(
-                                        analytic - numeric))), visited)
-    return None
+            analytic, central, right, left, target = _local_differences(node, position, eps,
+                                                                        rng)
+            mismatch = ~np.isclose(analytic, central, atol=atol, rtol=rtol, equal_nan=True)
+            if not mismatch.any():
+                continue
+            scale = np.maximum(np.abs(right), np.abs(left))
+            at_kink = ~(np.abs(right - left) <= atol + rtol * scale)
+            wrong = mismatch & ~at_kink
+            shapes = tuple(x.shape for x in (node.left, node.right) if x is not None)
+            found = wrong if wrong.any() else mismatch
+            entry = tuple(int(i) for i in np.argwhere(found)[0])
+            failure = LocalFailure(
+                node.op.name, node.op.rules[position].operand, position, shapes, node.shape,
+                float(np.nanmax(np.abs(analytic - central)[found])), visited,
+                kink=not wrong.any(), entry=entry, entry_value=float(target[entry]),
+                one_sided=(float(right[entry]), float(left[entry])))
+            if not failure.kink:
+                failure.kinks_passed = tuple(kinks)
+                return failure
+            kinks.append(failure)
+    return kinks[0] if kinks else None
 
 
 @dataclass

@@ -196,7 +196,7 @@ def _name_the_culprit(error, fn, nodes, eps, atol, rtol):
         return
     error.culprit = culprit
     if culprit is not None:
-        line = "  the bug: " + culprit.describe()
+        line = ("  the cause: " if culprit.kink else "  the bug: ") + culprit.describe()
     else:
         line = ("  every op's own rule agrees with finite differences on this run: the mismatch "
                 "is not one op's rule — is part of the function computed outside matrixflow "

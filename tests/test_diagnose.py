@@ -75,8 +75,31 @@ def test_a_kink_is_found_at_the_op_that_has_it():
     x = mf.Node([[0.0, 1.0]], requires_grad=True)  # relu has no derivative at 0
     with pytest.raises(mf.GradcheckError) as caught:
         mf.gradcheck(lambda x: mf.sum(mf.relu(x) * 2.0), [x])
-    assert caught.value.culprit.op == "relu"
-    assert "no derivative" in str(caught.value)
+    culprit = caught.value.culprit
+    assert culprit.op == "relu" and culprit.kink and culprit.entry == (0, 0)
+    assert "the cause: op 'relu'" in str(caught.value) and "no derivative" in str(caught.value)
+
+
+HALF_EXP = defop(
+    "exp_half_rule", family="element-wise", summary="exp whose rule is half the right one",
+    forward=np.exp, differential="dY = Y ⊙ dA",
+    rules=(Rule("A", "tr(Ȳᵀ (Y ⊙ dA)) ={hadamard} tr((Ȳ ⊙ Y)ᵀ dA)", "Ā = Ȳ ⊙ Y",
+                lambda G, Y, A: G * Y * 0.5),),
+    register=False)
+
+
+@pytest.mark.parametrize("at", [0.0, 3e-7])  # on the kink, and within ε of it
+def test_a_kink_on_the_way_does_not_hide_the_wrong_rule_below_it(at):
+    # relu meets exp(0) − 1 = 0 (or a hair above) before backward reaches the wrong rule
+    Z = mf.Node(np.array([[np.log1p(at), 1.0], [2.0, -1.0]]), requires_grad=True)
+    with pytest.raises(mf.GradcheckError) as caught:
+        mf.gradcheck(lambda Z: mf.sum(mf.relu(apply1(HALF_EXP, Z) - 1.0)), [Z])
+    culprit = caught.value.culprit
+    assert culprit.op == "exp_half_rule" and not culprit.kink
+    assert [(k.op, k.entry) for k in culprit.kinks_passed] == [("relu", (0, 0))]
+    message = str(caught.value)
+    assert "the bug: op 'exp_half_rule'" in message
+    assert "passed over op 'relu'" in message and "no derivative" in message
 
 
 def test_verify_reports_everything_side_by_side():
