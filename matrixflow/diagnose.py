@@ -43,6 +43,7 @@ class LocalFailure:
     entry_value: float = 0.0
     one_sided: tuple = ()
     kinks_passed: tuple = ()
+    second_order: bool = False
 
     def _where(self) -> str:
         shapes = " and ".join(str(s) for s in self.operand_shapes)
@@ -55,6 +56,12 @@ class LocalFailure:
                 "derivative (the differences from the right and from the left disagree there)")
 
     def describe(self) -> str:
+        if self.second_order:
+            return (f"{self._where()}: its rule for operand {self.operand} gives the right "
+                    "gradient, but the graph it builds under create_graph=True has the wrong "
+                    f"derivative (off by up to {self.max_abs_error:.3e} from finite "
+                    "differences of the rule itself): part of the rule is computed on plain "
+                    "arrays (value(), .data, np.…) where it should use Nodes")
         if self.kink:
             return (f"{self._where()}: {self._kink_text()}, so finite differences cannot check "
                     "its rule there, and no op's rule is wrong elsewhere — move the inputs off "
@@ -74,7 +81,8 @@ class LocalFailure:
                 "backward_index": self.backward_index, "kink": self.kink,
                 "entry": list(self.entry), "entry_value": self.entry_value,
                 "one_sided": list(self.one_sided),
-                "kinks_passed": [k.to_dict() for k in self.kinks_passed]}
+                "kinks_passed": [k.to_dict() for k in self.kinks_passed],
+                "second_order": self.second_order}
 
 
 def _local_differences(node, position, eps, rng):
@@ -106,6 +114,12 @@ def _local_differences(node, position, eps, rng):
     return analytic, central.reshape(shape), right.reshape(shape), left.reshape(shape), target
 
 
+def _at_kink(right, left, atol, rtol):
+    """Where the differences from the right and from the left disagree: no derivative there."""
+    scale = np.maximum(np.abs(right), np.abs(left))
+    return ~(np.abs(right - left) <= atol + rtol * scale)
+
+
 def first_bad_op(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     """The first op, in backward order, whose own rule disagrees with finite differences of its
     forward on the values of this run; None when every op agrees locally.
@@ -134,9 +148,7 @@ def first_bad_op(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
             mismatch = ~np.isclose(analytic, central, atol=atol, rtol=rtol, equal_nan=True)
             if not mismatch.any():
                 continue
-            scale = np.maximum(np.abs(right), np.abs(left))
-            at_kink = ~(np.abs(right - left) <= atol + rtol * scale)
-            wrong = mismatch & ~at_kink
+            wrong = mismatch & ~_at_kink(right, left, atol, rtol)
             shapes = tuple(x.shape for x in (node.left, node.right) if x is not None)
             found = wrong if wrong.any() else mismatch
             entry = tuple(int(i) for i in np.argwhere(found)[0])
@@ -150,6 +162,65 @@ def first_bad_op(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
                 return failure
             kinks.append(failure)
     return kinks[0] if kinks else None
+
+
+def first_bad_graph_rule(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+    """For a failing gradgradcheck: the first op, in backward order, whose rule run as a graph
+    (create_graph=True) has derivatives that disagree with finite differences of the rule
+    itself — a rule right on arrays that builds its graph from constants; None when every rule
+    passes.  Ops at a kink of their forward (where the rule jumps) are passed over."""
+    from .autograd import enable_grad
+    from .gradcheck import gradcheck
+    from .node import Node
+    from .ops.base import apply1, apply2
+
+    nodes = _float64_copies(_as_inputs(inputs))
+    outputs = [o for o in _as_outputs(fn(*nodes), "first_bad_graph_rule") if o.requires_grad]
+    rng = np.random.default_rng(seed)
+    visited = 0
+    for node in reversed(_topological_order(outputs)):
+        if node.op is None:
+            continue
+        visited += 1
+        op, attrs = node.op, node.attrs or {}
+        operands = [x for x in (node.left, node.right) if x is not None]
+        for position, operand in enumerate(operands):
+            if not operand.requires_grad:
+                continue
+            _, _, right, left, _ = _local_differences(node, position, eps, rng)
+            if _at_kink(right, left, atol, rtol).any():
+                continue  # at a kink the rule itself jumps: finite differences cannot judge it
+
+            def rule_as_graph(G, *xs, op=op, attrs=attrs, position=position):
+                Y = apply1(op, xs[0], attrs) if len(xs) == 1 else apply2(op, *xs, attrs)
+                return op.rules[position].fn(G, Y, *xs, **attrs)
+
+            leaves = [Node(rng.standard_normal(node.shape), requires_grad=True)]
+            leaves += [Node(np.array(x.numpy(), dtype=np.float64), requires_grad=True)
+                       for x in operands]
+            with enable_grad():
+                result = rule_as_graph(*leaves)
+                if not isinstance(result, Node) or not result.requires_grad:
+                    continue  # a rule that does not depend on its inputs is not checked here
+                if gradcheck(rule_as_graph, leaves, eps=eps, atol=atol, rtol=rtol,
+                             raise_exception=False):
+                    continue
+            shapes = tuple(x.shape for x in operands)
+            error = _graph_rule_error(rule_as_graph, leaves, eps)
+            return LocalFailure(op.name, op.rules[position].operand, position, shapes,
+                                node.shape, error, visited, second_order=True)
+    return None
+
+
+def _graph_rule_error(rule, leaves, eps):
+    """The largest |analytic − numeric| over the Jacobians of `rule` (already known to fail)."""
+    from .gradcheck import analytic_jacobians, numerical_jacobians
+
+    copies = _float64_copies(leaves)
+    _, analytic = analytic_jacobians(rule, copies)
+    numeric = numerical_jacobians(rule, copies, eps)
+    return float(max(np.nanmax(np.abs(a - n)) for a, n in zip(analytic, numeric)
+                     if a is not None))
 
 
 @dataclass

@@ -155,7 +155,7 @@ def gradcheck(fn: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5,
     return _check(fn, inputs, eps, atol, rtol, raise_exception, order="gradient")
 
 
-def _check(fn, inputs, eps, atol, rtol, raise_exception, order):
+def _check(fn, inputs, eps, atol, rtol, raise_exception, order, original=None):
     nodes = _float64_copies(_as_inputs(inputs))
     if not any(x.requires_grad for x in nodes):
         raise ValueError(f"{'gradgradcheck' if order != 'gradient' else 'gradcheck'}: no input "
@@ -179,17 +179,21 @@ def _check(fn, inputs, eps, atol, rtol, raise_exception, order):
             _name_the_source(error, fn, nodes)
         else:
             error = _report(outputs, k, x, a, n, excess, bad, atol, rtol, order)
-            _name_the_culprit(error, fn, nodes, eps, atol, rtol)
+            _name_the_culprit(error, fn, nodes, eps, atol, rtol, original)
         raise error
     return True
 
 
-def _name_the_culprit(error, fn, nodes, eps, atol, rtol):
-    """Add to the report the first op (in backward order) whose own rule is wrong."""
-    from .diagnose import first_bad_op
+def _name_the_culprit(error, fn, nodes, eps, atol, rtol, original=None):
+    """Add to the report the first op (in backward order) whose own rule is wrong; for second
+    derivatives (`original` = the function and inputs gradgradcheck was given), else the first
+    op whose rule builds a graph with the wrong derivative."""
+    from .diagnose import first_bad_graph_rule, first_bad_op
 
     try:
         culprit = first_bad_op(fn, nodes, eps, atol, rtol)
+        if (culprit is None or culprit.kink) and original is not None:
+            culprit = first_bad_graph_rule(*original, eps, atol, rtol) or culprit
     except Exception as exc:  # the report must not hide the mismatch behind a second error
         error.culprit = None
         error.args = (f"{error.args[0]}\n  (the per-op check could not run: {exc})",)
@@ -334,4 +338,4 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs=None, *, eps: float = 1e-6,
                           materialize_grads=True))
 
     return _check(first_derivatives, [*nodes, *seeds], eps, atol, rtol, raise_exception,
-                  order="second")
+                  order="second", original=(fn, nodes))

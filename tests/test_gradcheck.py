@@ -72,8 +72,24 @@ def test_gradgradcheck_catches_a_rule_whose_graph_has_the_wrong_derivative(broke
                 if isinstance(G, mf.Node) else G * (1.0 - Y * Y))
     x = mf.Node([[0.3, -0.7]], requires_grad=True)
     assert mf.gradcheck(lambda x: mf.tanh(x), [x])
-    with pytest.raises(mf.GradcheckError, match="second derivative"):
-        mf.gradgradcheck(lambda x: mf.tanh(x), [x])
+    with pytest.raises(mf.GradcheckError, match="second derivative") as caught:
+        mf.gradgradcheck(lambda x: mf.tanh(x @ x.T), [x])
+    # every op of the first derivatives' graph is right: the one at fault is the rule that
+    # built that graph from constants, and the report names it
+    culprit = caught.value.culprit
+    assert culprit.op == "tanh" and culprit.second_order
+    assert "the bug: op 'tanh'" in str(caught.value)
+    assert "the graph it builds under create_graph=True has the wrong derivative" in str(
+        caught.value)
+
+
+def test_no_registry_rule_is_blamed_by_the_second_order_search():
+    from matrixflow import opcheck
+    from matrixflow.diagnose import first_bad_graph_rule
+
+    for name in REGISTRY:
+        for case in opcheck.cases_for(name):
+            assert first_bad_graph_rule(case.run, opcheck.leaves(case)) is None, case.label
 
 
 def test_gradcheck_runs_in_float64_on_float32_inputs_without_touching_them():
