@@ -372,10 +372,14 @@ def verify(fn, inputs, gradient=None, eps=1e-6, atol=1e-5, rtol=1e-3, use_torch=
     agree = all(np.allclose(b, f, atol=atol, rtol=rtol) for b, f in zip(backward, finite))
     report["finite_differences_vs_backward"] = {"max_abs_error": max(fd_abs),
                                                 "max_rel_error": max(fd_rel), "agree": agree}
-    report["eps_sweep"] = [
-        {"eps": step, "max_abs_error": max(_errors(b, f)[0] for b, f in
-                                           zip(backward, numeric_at(step)))}
-        for step in (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)]
+    sweep = []
+    for step in (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10):
+        at_step = numeric_at(step)
+        sweep.append({"eps": step,
+                      "max_abs_error": max(_errors(b, f)[0] for b, f in zip(backward, at_step)),
+                      "agree": all(np.allclose(b, f, atol=atol, rtol=rtol)
+                                   for b, f in zip(backward, at_step))})
+    report["eps_sweep"] = sweep
     report["pytorch"] = _torch_side(output, wrt, seed, backward) if use_torch else None
     failure = None if agree else first_bad_op(fn, nodes, eps, atol, rtol)
     report["first_bad_op"] = failure.to_dict() if failure is not None else None
@@ -384,13 +388,22 @@ def verify(fn, inputs, gradient=None, eps=1e-6, atol=1e-5, rtol=1e-3, use_torch=
 
 
 def _torch_side(output, wrt, seed, backward):
+    from .calculus import _all_nodes
+    from .twins import TORCH_OPS, replay
+
     torch = _torch()
     if torch is None:
-        return {"available": False}
-    from .calculus import _all_nodes
-    from .twins import replay
-
-    tensors = replay([output], torch, _all_nodes(output))
+        return {"available": False, "reason": "PyTorch is not installed"}
+    order = _all_nodes(output)
+    missing = sorted({n.op.name for n in order if n.op is not None and
+                      n.op.name not in TORCH_OPS})
+    if missing:  # a custom op (or one planted in a test): nothing to replay it with
+        names = ", ".join(repr(name) for name in missing)
+        return {"available": False,
+                "reason": f"op {names} has no PyTorch twin" if len(missing) == 1 else
+                f"ops {names} have no PyTorch twin",
+                "version": torch.__version__}
+    tensors = replay([output], torch, order)
     result = tensors[id(output)]
     leaves = [tensors[id(x)] for x in wrt]
     grads = torch.autograd.grad(result, leaves, torch.from_numpy(seed), allow_unused=True)
@@ -414,11 +427,29 @@ def _verdict(report, failure):
         pieces.append(f"vs PyTorch {torch_part['version']}: "
                       f"{'agree' if torch_part['agree'] else 'DISAGREE'} "
                       f"(max abs error {torch_part['max_abs_error']:.2e})")
-    sweep = [s["max_abs_error"] for s in report["eps_sweep"]]
-    best = report["eps_sweep"][int(np.argmin(sweep))]["eps"] if all(map(math.isfinite, sweep)) \
-        else None
-    if best is not None:
-        pieces.append(f"finite differences are most accurate near eps = {best:g}")
+    elif torch_part:
+        pieces.append(f"PyTorch unavailable for this graph: {torch_part['reason']}")
+    pieces.append(_sweep_verdict(report["eps_sweep"], fd["agree"], report["eps"]))
     if failure is not None:
-        pieces.append("first wrong rule: " + failure.describe())
+        pieces.append(("no wrong rule found; the cause: " if failure.kink else
+                       "first wrong rule: ") + failure.describe())
     return "; ".join(pieces)
+
+
+def _sweep_verdict(sweep, agree, eps):
+    """What the ε sweep says: where finite differences come closest to backward, or that no ε
+    makes them agree (then the gradient is wrong, not the step)."""
+    errors = [s["max_abs_error"] for s in sweep]
+    if not all(map(math.isfinite, errors)):
+        return "the ε sweep has non-finite errors (the function is not finite near the inputs)"
+    if agree:
+        best = sweep[int(np.argmin(errors))]["eps"]
+        return (f"finite differences come closest to backward near eps = {best:g} (truncation "
+                "error above it, rounding error below)")
+    agreeing = [s["eps"] for s in sweep if s["agree"]]
+    if agreeing:
+        return (f"with eps = {eps:g} they disagree, but they agree at eps = "
+                f"{', '.join(f'{e:g}' for e in agreeing)}: the step suits this function badly, "
+                "so pass one of those eps")
+    return (f"no eps from {sweep[0]['eps']:g} to {sweep[-1]['eps']:g} makes them agree (the "
+            f"error never falls below {min(errors):.2e}): the gradient is wrong, not the step")

@@ -126,6 +126,38 @@ def test_verify_names_the_wrong_rule_and_pytorch_disagrees_too():
     assert "first wrong rule: op 'sin_sign_error'" in report["verdict"]
 
 
+def test_verify_with_defaults_on_an_op_without_a_pytorch_twin():
+    # the default use_torch=True used to raise KeyError: the graph has an op PyTorch cannot
+    # replay, so PyTorch is unavailable for it, and the rest of the report stands
+    W, X = _inputs(3)
+    report = mf.verify(lambda W, X: mf.sum(apply1(SIGN_ERROR, X @ W)), [W, X])
+    json.dumps(report)
+    assert report["pytorch"]["available"] is False
+    assert report["pytorch"]["reason"] == "op 'sin_sign_error' has no PyTorch twin"
+    assert not report["finite_differences_vs_backward"]["agree"]
+    assert report["first_bad_op"]["op"] == "sin_sign_error"
+    verdict = report["verdict"]
+    assert "PyTorch unavailable for this graph: op 'sin_sign_error' has no PyTorch twin" in verdict
+    assert "first wrong rule: op 'sin_sign_error'" in verdict
+    # the sweep cannot say where finite differences are 'most accurate' against a wrong
+    # gradient: it says no step makes them agree
+    assert "most accurate" not in verdict and "closest" not in verdict
+    assert "no eps from 0.1 to 1e-10 makes them agree" in verdict
+    assert not any(step["agree"] for step in report["eps_sweep"])
+
+
+def test_verify_of_a_right_custom_op_agrees_without_pytorch():
+    good = defop("tanh_again", family="element-wise", summary="tanh", forward=np.tanh,
+                 differential="dY = (1 − Y ⊙ Y) ⊙ dA",
+                 rules=(Rule("A", "tr(Ȳᵀ dA)", "Ā = Ȳ ⊙ (1 − Y ⊙ Y)",
+                             lambda G, Y, A: G * (1 - Y * Y)),), register=False)
+    W, _ = _inputs(4)
+    report = mf.verify(lambda W: mf.sum(apply1(good, W @ W)), [W])
+    assert report["finite_differences_vs_backward"]["agree"] and report["first_bad_op"] is None
+    assert "PyTorch unavailable for this graph: op 'tanh_again'" in report["verdict"]
+    assert "come closest to backward near eps" in report["verdict"]
+
+
 def test_every_op_has_a_pytorch_replay_that_matches_its_twin():
     import torch
 
