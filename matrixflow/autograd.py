@@ -101,7 +101,8 @@ def backward(root, gradient=None) -> None:
     if not root.requires_grad:
         raise RuntimeError(
             "backward: this node does not require grad — none of the leaves it was built from "
-            "has requires_grad=True, or it was built inside no_grad()"
+            "has requires_grad=True, or it was built inside no_grad(); a gradient from mf.grad "
+            "is differentiable only when computed with create_graph=True"
         )
     if _is_symbolic(root):  # symbols: run the rules as a graph; .grad holds expressions
         seed = _seed(root, gradient, "backward", create_graph=True)
@@ -190,7 +191,8 @@ def grad(
     if not roots and not (allow_unused or materialize_grads):
         raise ValueError(
             "grad: the outputs do not require grad — none was built from an input with "
-            "requires_grad=True (or they were built inside no_grad())"
+            "requires_grad=True (or they were built inside no_grad()); to differentiate a "
+            "gradient again, compute it with mf.grad(..., create_graph=True)"
         )
     targets = set(inputs)
     walked = _walk(roots, seeds, create_graph, targets) if roots else []
@@ -252,7 +254,10 @@ def _seed(root, gradient, label, create_graph):
                 "the seed Ȳ must have the root's shape"
             )
         return gradient if create_graph else gradient.data.copy()
-    array = to_matrix(gradient, root.data.dtype)
+    try:
+        array = to_matrix(gradient, root.data.dtype)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{label}: gradient= {exc}") from exc
     if array.shape != shape:
         raise ValueError(
             f"{label}: gradient= has shape {array.shape} but the root has shape {shape}; "

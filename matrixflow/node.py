@@ -52,6 +52,9 @@ def to_matrix(data, dtype=None):
                 f"matrix data must be numbers, got the string {data!r}: "
                 "convert it first, e.g. float(text) or np.loadtxt(...)"
             )
+        if type(data).__module__ == "torch":
+            raise TypeError("matrixflow does not take torch tensors; use t.detach().numpy() "
+                            "(the tensor's own graph stays in PyTorch)")
         if isinstance(data, (list, tuple)) and _holds_a_node(data):
             raise TypeError(
                 "matrix data must be numbers, got a list holding Nodes: a Node is not copied "
@@ -442,7 +445,7 @@ def as_operand(value, like: Node | None = None) -> Node:
         return _scalar_constant(value, like.data.dtype)[0]
     dtype = None
     if like is not None and not (
-        getattr(value, "dtype", None) is not None and value.dtype.kind == "f"
+        getattr(getattr(value, "dtype", None), "kind", None) == "f"
     ):
         dtype = like.data.dtype
     return _leaf(to_matrix(value, dtype))

@@ -181,3 +181,36 @@ def test_cross_entropy_labels_are_checked():
     with pytest.raises(ValueError, match=r"labels.astype\(int\)"):
         mf.cross_entropy(logits, np.array([0.0, 1.0, 2.0]))
     assert logits.grad is None
+
+
+def test_torch_tensors_are_refused_with_the_conversion_to_use():
+    import torch
+
+    x = mf.Node(np.ones((2, 2)), requires_grad=True)
+    for make in (lambda: torch.tensor(2.0) * x, lambda: x * torch.tensor(2.0),
+                 lambda: x @ torch.ones(2, 2), lambda: mf.Node(torch.ones(2, 2))):
+        with pytest.raises(TypeError, match=r"does not take torch tensors; use t\.detach\(\)"):
+            make()
+
+
+def test_differentiating_a_plain_gradient_again_points_to_create_graph():
+    x = mf.Node([[0.5, 1.0]], requires_grad=True)
+    (g,) = mf.grad(mf.sum(mf.exp(x)), [x])  # no create_graph: g is a constant
+    with pytest.raises(ValueError, match=r"mf\.grad\(\.\.\., create_graph=True\)"):
+        mf.grad(mf.sum(g), [x])
+    with pytest.raises(RuntimeError, match="create_graph=True"):
+        mf.sum(g).backward()
+
+
+def test_a_bad_seed_names_backward_or_grad():
+    y = mf.Node(np.ones((1, 4)), requires_grad=True) * 2.0
+    with pytest.raises(ValueError, match=r"^backward: gradient= matrix data must be 2-D"):
+        y.backward(np.ones(4))
+    with pytest.raises(ValueError, match=r"^grad: gradient= matrix data must be 2-D"):
+        mf.grad(y, [y], gradient=np.ones(4))
+
+
+@pytest.mark.parametrize("shape", [(3,), 3, (0, 2), (2.0, 1), (2, 2, 2)])
+def test_symbols_refuse_a_shape_that_is_not_rows_by_cols(shape):
+    with pytest.raises(ValueError, match=r"the shape of 'Z' must be \(rows, cols\)"):
+        mf.symbols("Z", shape=shape)

@@ -1,5 +1,7 @@
 """Symbolic matrices: closed-form gradients from the same rules that compute numeric ones."""
 
+import numpy as np
+
 from .expr import Sym, symbol
 from .simplify import simplify
 
@@ -26,9 +28,21 @@ def symbols(names, shape=(3, 3), *, shapes=None, requires_grad=True):
         shapes = dict(zip(names, shapes, strict=True))
     nodes = []
     for name in names:
-        rows, cols = shapes.get(name, shape)
+        rows, cols = _matrix_shape(name, shapes.get(name, shape))
         nodes.append(Node(symbol(name, (rows, cols)), requires_grad=requires_grad, name=name))
     return nodes[0] if len(nodes) == 1 else tuple(nodes)
+
+
+def _matrix_shape(name, shape):
+    """(rows, cols) of positive ints, or a ValueError that says what a matrix shape is."""
+    if isinstance(shape, (int, np.integer)) or not hasattr(shape, "__len__") or len(shape) != 2 \
+            or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0
+                       for n in shape):
+        raise ValueError(
+            f"symbols: the shape of {name!r} must be (rows, cols), two positive integers — "
+            f"every value is a matrix, a column is (n, 1); got {shape!r}"
+        )
+    return int(shape[0]), int(shape[1])
 
 
 def closed_form(output, wrt) -> Sym:
