@@ -9,7 +9,9 @@
     matrixflow explain "EXPR" --wrt X [--shape X=3x2 ...] [--seed N]
         the derivative of a scalar expression (trace(X.T @ A @ X), a.T @ inv(X) @ b, ...):
         how backward gets it, op by op; its closed form, simplified (Unicode and LaTeX);
-        and a check of that closed form on random numbers.
+        and a check of that closed form on random numbers inside the expression's domain
+        (finite differences on at most 200 entries). Exit status 2 for a mistake in the
+        expression or the options.
     matrixflow demo [--png PATH]
         train MLPRegressor and RNNRegressor on the yearly sunspot numbers and print their
         held-out R² and RMSE beside the persistence forecast and a linear autoregression (a PNG of
@@ -106,9 +108,27 @@ def _parse_shapes(items):
         name, _, text = item.partition("=")
         parts = text.lower().replace("×", "x").split("x")
         if not name or len(parts) != 2 or not all(p.isdigit() for p in parts):
-            raise SystemExit(f"matrixflow explain: --shape wants NAME=ROWSxCOLS, got {item!r}")
-        shapes[name] = (int(parts[0]), int(parts[1]))
+            raise ValueError(f"--shape wants NAME=ROWSxCOLS, got {item!r}")
+        if name in shapes:
+            raise ValueError(f"--shape gives {name} twice ({name}={shapes[name][0]}x"
+                             f"{shapes[name][1]} and {item}); give it once")
+        rows, cols = int(parts[0]), int(parts[1])
+        if rows < 1 or cols < 1:
+            raise ValueError(f"--shape {item}: a matrix needs at least one row and one "
+                             "column")
+        shapes[name] = (rows, cols)
     return shapes
+
+
+def _non_negative(text):
+    """argparse type of --seed: NumPy seeds are integers ≥ 0."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer ≥ 0 (a NumPy seed), got {text!r}")
+    return number
 
 
 def _default_shape(name, size=3):
@@ -116,42 +136,161 @@ def _default_shape(name, size=3):
     return (size, 1) if name[:1].islower() else (size, size)
 
 
-def _numbers_for(shapes, seed):
-    """Random values: square matrices symmetric positive definite (so inv and logdet apply),
-    the rest standard normal."""
+# Functions whose argument must stay inside a domain, and what each asks of the names in it.
+_POSITIVE = {"log": "log", "sqrt": "sqrt"}  # entries > 0
+_INVERTIBLE = {"inv": "inv", "det": "det", "logdet": "logdet"}  # det > 0, well-conditioned
+
+
+def _domains(text):
+    """{name: set of reasons} for names that need positive entries, and for names that need
+    invertible values, from where each name appears in the expression."""
+    import ast
+
+    from . import expression
+
+    positive, invertible = {}, {}
+
+    def mark(node, table, reason):
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Name) and inner.id not in expression.FUNCTIONS:
+                table.setdefault(inner.id, set()).add(reason)
+
+    for node in ast.walk(expression.parse(text).body):
+        if isinstance(node, ast.Call):
+            name = node.func.id
+            if name in _POSITIVE:
+                mark(node.args[0], positive, _POSITIVE[name])
+            if name in _INVERTIBLE:
+                mark(node.args[0], invertible, _INVERTIBLE[name])
+            if name == "solve":
+                mark(node.args[0], invertible, "solve")
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            mark(node.right, positive, "a division")
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            exponent = expression._literal(node.right)
+            if exponent is None or not float(exponent).is_integer() or exponent < 0:
+                mark(node.left, positive, "a power")
+    return positive, invertible
+
+
+def _numbers_for(shapes, rng, positive=(), invertible=()):
+    """Random values inside the expression's domains.  Square matrices are never symmetric,
+    so a closed form with A where Aᵀ belongs (or X⁻¹ for X⁻ᵀ) disagrees on them:
+
+    - names inside inv, det, logdet or solve: 2I + R/√n with R standard normal (its
+      eigenvalues lie within about 1 of 2: det > 0, condition number ≲ 3);
+    - names inside log, sqrt, a divisor or a fractional power: entries in [0.5, 2] (with a
+      dominant diagonal when they must be invertible too);
+    - the rest: standard normal."""
     import numpy as np
 
-    rng = np.random.default_rng(seed)
     values = {}
     for name, (rows, cols) in shapes.items():
-        if rows == cols and rows > 1:
-            r = rng.standard_normal((rows, rows))
-            values[name] = r @ r.T / rows + np.eye(rows)
+        square = rows == cols
+        if name in invertible and square and name in positive:
+            values[name] = rng.uniform(0.1, 1.0, (rows, rows)) + rows * np.eye(rows)
+        elif name in positive or (name in invertible and rows == cols == 1):
+            values[name] = rng.uniform(0.5, 2.0, (rows, cols))
+        elif name in invertible and square:
+            values[name] = 2.0 * np.eye(rows) + rng.standard_normal((rows, rows)) / np.sqrt(rows)
         else:
             values[name] = rng.standard_normal((rows, cols))
     return values
 
 
-def explain_expression(text, wrt, shapes=None, seed=0, out=None) -> int:
-    """Print the derivative of `text` with respect to `wrt`: the walk, the closed form, a check.
-    Returns 0 when the closed form agrees with backward and finite differences."""
+def _describe_draws(shapes, positive, invertible):
+    """What was asked of the check values: "x: entries > 0 (log); X: det > 0 (inv)"."""
+    parts = []
+    for name, (rows, cols) in shapes.items():
+        needs = []
+        if name in positive:
+            needs.append(f"entries > 0 ({', '.join(sorted(positive[name]))})")
+        if name in invertible and rows == cols:
+            needs.append(f"det > 0, well-conditioned ({', '.join(sorted(invertible[name]))})")
+        if needs:
+            parts.append(f"{name}: {', '.join(needs)}")
+    if any(r == c > 1 for r, c in shapes.values()):
+        parts.append("square matrices not symmetric")
+    return "; ".join(parts)
+
+
+FD_ENTRIES = 200  # finite differences on at most this many entries of the matrix differentiated
+CHECK_DRAWS = 50  # draws tried before saying the values keep leaving the domain
+
+
+def _outside_domain(text, values, wrt):
+    """None when the expression, backward and the rules are finite on `values`; else why not."""
     import numpy as np
 
-    from . import calculus, expression
-    from .gradcheck import numerical_grad
+    from . import expression
+    from .diagnose import first_nonfinite
     from .node import Node
+
+    order = list(values)
+    nodes = [Node(values[n], requires_grad=n == wrt) for n in order]
+    try:
+        found = first_nonfinite(lambda *xs: expression.evaluate(text, dict(zip(order, xs))),
+                                nodes)
+    except np.linalg.LinAlgError as exc:
+        return str(exc)
+    return None if found is None else found.describe()
+
+
+def _finite_differences(text, values, wrt, entries, eps=1e-6):
+    """Central differences of the expression in the chosen flat entries of `wrt`."""
+    import numpy as np
+
+    from . import expression
+    from .node import Node
+
+    def f(point):
+        nodes = {n: Node(point if n == wrt else v) for n, v in values.items()}
+        return float(expression.evaluate(text, nodes).numpy()[0, 0])
+
+    base = np.array(values[wrt], dtype=np.float64)
+    flat = base.reshape(-1)
+    result = np.empty(len(entries))
+    for k, i in enumerate(entries):
+        original = flat[i]
+        flat[i] = original + eps
+        plus = f(base)
+        flat[i] = original - eps
+        minus = f(base)
+        flat[i] = original
+        result[k] = (plus - minus) / (2 * eps)
+    return result
+
+
+def explain_expression(text, wrt, shapes=None, seed=0, out=None) -> int:
+    """Print the derivative of `text` with respect to `wrt`: the walk, the closed form, a check.
+    Returns 0 when the closed form agrees with backward and finite differences, 1 when it does
+    not or when no check values inside the expression's domain were found."""
+    import numpy as np
+
+    with np.errstate(all="ignore"):  # an expression outside its domain is said so below
+        return _explain(text, wrt, shapes, seed, out or sys.stdout)
+
+
+def _explain(text, wrt, shapes, seed, out):
+    from . import calculus, expression
     from .symbolic import symbols
 
-    out = out or sys.stdout
     used = expression.names(text)
     if wrt not in used:
-        raise ValueError(f"explain: {wrt!r} does not appear in {text!r} (names: {used})")
+        raise ValueError(f"{wrt!r} does not appear in {text!r} (its names: {', '.join(used)})")
+    if "I" in used:
+        raise ValueError("the name I is the identity matrix in the closed forms printed; call "
+                         "your matrix something else (e.g. J)")
+    unused = [name for name in (shapes or {}) if name not in used]
+    if unused:
+        raise ValueError(f"--shape names {', '.join(unused)}, which the expression does not "
+                         f"use; its names are {', '.join(used)}")
     shapes = {name: (shapes or {}).get(name, _default_shape(name)) for name in used}
     leaves = {name: symbols(name, shape=shape, requires_grad=name == wrt)
               for name, shape in shapes.items()}
     f = expression.evaluate(text, leaves)
     if f.shape != (1, 1):
-        raise ValueError(f"explain: {text!r} is {f.shape[0]}×{f.shape[1]}, not a scalar; "
+        raise ValueError(f"{text!r} is {f.shape[0]}×{f.shape[1]}, not a scalar; "
                          "wrap it in trace(...) or sum(...)")
     (gradient,) = grad_of(f, leaves[wrt])
     closed = gradient.data
@@ -162,22 +301,47 @@ def explain_expression(text, wrt, shapes=None, seed=0, out=None) -> int:
     print("\nHow backward gets there:", file=out)
     print(calculus.explain(f), file=out)
 
-    values = _numbers_for(shapes, seed)
+    return _check_closed_form(text, wrt, shapes, seed, closed, out)
+
+
+def _check_closed_form(text, wrt, shapes, seed, closed, out):
+    import numpy as np
+
+    from . import expression
+    from .node import Node
+
+    positive, invertible = _domains(text)
+    problem = None
+    for attempt in range(CHECK_DRAWS):
+        rng = np.random.default_rng(seed if attempt == 0 else [seed, attempt])
+        values = _numbers_for(shapes, rng, positive, invertible)
+        problem = _outside_domain(text, values, wrt)
+        if problem is None:
+            break
+    drawn = _describe_draws(shapes, positive, invertible)
+    if problem is not None:
+        print(f"\nNot checked: {CHECK_DRAWS} draws of random numbers (seed {seed}"
+              f"{'; ' + drawn if drawn else ''}) all leave the expression's domain — {problem}; "
+              "the closed form above is unverified", file=out)
+        return 1
     nodes = {name: Node(value, requires_grad=name == wrt) for name, value in values.items()}
-    numeric_f = expression.evaluate(text, nodes)
-    numeric_f.backward()
+    expression.evaluate(text, nodes).backward()
     backward = nodes[wrt].grad
     formula = closed.evaluate(values)
-    order = list(values)
-    finite = numerical_grad(lambda *xs: expression.evaluate(text, dict(zip(order, xs))),
-                            [values[n] for n in order])[order.index(wrt)]
+    size = backward.size
+    entries = (np.arange(size) if size <= FD_ENTRIES else
+               np.sort(rng.choice(size, FD_ENTRIES, replace=False)))
+    finite = _finite_differences(text, values, wrt, entries)
     vs_backward = float(np.abs(formula - backward).max())
-    vs_finite = float(np.abs(formula - finite).max())
+    vs_finite = float(np.abs(formula.reshape(-1)[entries] - finite).max())
     agree = np.allclose(formula, backward, rtol=1e-9, atol=1e-12) and np.allclose(
-        formula, finite, rtol=1e-4, atol=1e-6)
-    print(f"\nChecked on random numbers (seed {seed}): the closed form against backward, max "
-          f"|difference| {vs_backward:.1e}; against finite differences, {vs_finite:.1e}: "
-          f"{'they agree' if agree else 'THEY DISAGREE'}", file=out)
+        formula.reshape(-1)[entries], finite, rtol=1e-4, atol=1e-6)
+    which = ("" if size <= FD_ENTRIES else
+             f" (on {FD_ENTRIES} of its {size} entries, chosen at random)")
+    print(f"\nChecked on random numbers (seed {seed}{'; ' + drawn if drawn else ''}): the closed "
+          f"form against backward, max |difference| {vs_backward:.1e}; against finite "
+          f"differences{which}, {vs_finite:.1e}: {'they agree' if agree else 'THEY DISAGREE'}",
+          file=out)
     return 0 if agree else 1
 
 
@@ -204,7 +368,8 @@ def main(argv=None) -> int:
                                                "PyTorch when importable)")
     check.add_argument("--op", action="append", choices=sorted(REGISTRY), metavar="NAME",
                        help="check only this op (repeatable)")
-    check.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    check.add_argument("--seed", type=_non_negative, default=0,
+                       help="seed of the random inputs")
     check.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     commands.add_parser("ops", help="print the op table as Markdown")
     explain = commands.add_parser("explain", help="derive a scalar expression's gradient, "
@@ -213,7 +378,8 @@ def main(argv=None) -> int:
     explain.add_argument("--wrt", required=True, help="the matrix to differentiate by")
     explain.add_argument("--shape", action="append", metavar="NAME=RxC",
                          help="a matrix's shape (default 3×1 for lower-case names, 3×3 else)")
-    explain.add_argument("--seed", type=int, default=0, help="seed of the numeric check")
+    explain.add_argument("--seed", type=_non_negative, default=0,
+                         help="seed of the numeric check")
     demo = commands.add_parser("demo", help="train both estimators on real data and score "
                                             "them against a naive forecast")
     demo.add_argument("--png", default="matrixflow-demo.png",
@@ -229,8 +395,10 @@ def main(argv=None) -> int:
             try:
                 return explain_expression(args.expression, args.wrt,
                                           _parse_shapes(args.shape), args.seed)
-            except (ExpressionError, ValueError, KeyError) as exc:
-                print(f"matrixflow explain: {exc}", file=sys.stderr)
+            except (ExpressionError, ValueError, KeyError, TypeError, IndexError) as exc:
+                # a mistake in the expression or the shapes: one line, no traceback
+                message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+                print(f"matrixflow explain: {message}", file=sys.stderr)
                 return 2
         if args.command == "demo":
             from models import demo as demo_module  # scikit-learn: loaded only for the demo

@@ -67,3 +67,121 @@ def test_the_console_command(capsys):
     result = subprocess.run([sys.executable, "-m", "matrixflow", "explain", "logdet(X)",
                              "--wrt", "X", "--shape", "X=bad"], capture_output=True, text=True)
     assert result.returncode != 0 and "NAME=ROWSxCOLS" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("text, message", [
+    ("tr(X, X)", "tr(X, X): tr takes 1 argument, tr(x); got 2"),
+    ("solve(X)", "solve(X): solve takes 2 arguments, solve(a, b); got 1"),
+    ("exp(X, X)", "exp(X, X): exp takes 1 argument, exp(x); got 2"),
+    ("sum(exp(X), 0, 1)", "sum takes 1 or 2 arguments, sum(x[, axis]); got 3"),
+    ("sum(leaky_relu(X, X))", "leaky_relu(…): negative_slope must be a number"),
+    ("sum(X, 0.5)", "sum(…): axis must be 0 (down the rows) or 1 (across the columns)"),
+    ("sum(X, X)", "sum(…): axis must be 0"),
+    ("sum(softmax(X, X))", "softmax(…): axis must be 0"),
+    ("mse_loss(X, X, 'avg')", "reduction must be 'mean', 'sum' or 'none'"),
+    ("sum(concat(X, 0))", "nodes must be a list of matrices"),
+    ("sum(reshape(X, 0, 9))", "rows must be a positive integer"),
+    ("sum(X[0.5])", "an index is made of integers and slices"),
+    ("1e400 * tr(X)", "1e400 is not a finite number"),
+])
+def test_wrong_arguments_are_one_line_errors_with_exit_status_2(text, message, capsys):
+    assert cli.main(["explain", text, "--wrt", "X"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"matrixflow explain: {captured.err.split(': ', 1)[1]}"
+    assert message in captured.err and "Traceback" not in captured.err
+    assert captured.err.count("\n") == 1 and captured.out == ""
+
+
+@pytest.mark.parametrize("text, wrt, shapes", [
+    ("sum(log(X))", "X", []),
+    ("sum(sqrt(X))", "X", []),
+    ("sum(log(x))", "x", []),
+    ("sum(log(x - m))", "x", []),  # positive x and m, redrawn until x > m
+    ("tr(X) ** 0.5", "X", []),
+    ("logdet(A @ X @ B)", "X", []),
+    ("sum(A / X)", "X", []),
+])
+def test_check_values_are_drawn_inside_every_functions_domain(text, wrt, shapes):
+    code, output = run(text, wrt, *shapes)
+    assert code == 0, output
+    assert "they agree" in output
+
+
+def test_values_outside_the_domain_are_said_so_not_called_a_disagreement():
+    code, output = run("tr(X) / 0", "X")
+    assert code == 1
+    assert "Not checked" in output and "op 'div'" in output and "outside its domain" in output
+    assert "DISAGREE" not in output
+
+
+@pytest.mark.parametrize("text, wrt", [
+    ("tr(A @ X)", "X"),                    # Aᵀ: a missing transpose shows only if A ≠ Aᵀ
+    ("logdet(X)", "X"),                    # X⁻ᵀ against X⁻¹
+    ("a.T @ inv(X) @ b", "X"),
+    ("tr(X @ X @ A)", "X"),
+])
+def test_a_transposed_closed_form_is_caught(text, wrt, monkeypatch):
+    from matrixflow.symbolic.expr import transpose
+
+    assert run(text, wrt)[0] == 0
+    right = cli.grad_of
+
+    def transposed(f, x):  # a closed form with its transpose wrong, as a slip would leave it
+        (gradient,) = right(f, x)
+        gradient.data = transpose(gradient.data).simplify()
+        return (gradient,)
+
+    monkeypatch.setattr(cli, "grad_of", transposed)
+    code, output = run(text, wrt)
+    assert code == 1 and "THEY DISAGREE" in output
+
+
+def test_a_large_matrix_gets_finite_differences_on_a_random_subset():
+    code, output = run("sum(X * X) + tr(A @ X)", "X", "X=40x40", "A=40x40")
+    assert code == 0 and "they agree" in output
+    assert f"on {cli.FD_ENTRIES} of its 1600 entries, chosen at random" in output
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--shape", "X=0x3"], "--shape X=0x3: a matrix needs at least one row and one column"),
+    (["--shape", "x=3x3"], "--shape names x, which the expression does not use; its names "
+                           "are X, A"),
+    (["--shape", "X=3x3", "--shape", "X=2x2"], "--shape gives X twice"),
+])
+def test_shape_arguments_are_checked_before_anything_runs(argv, message, capsys):
+    assert cli.main(["explain", "tr(X @ A)", "--wrt", "X", *argv]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.out == ""
+
+
+@pytest.mark.parametrize("command", [["explain", "tr(X @ X)", "--wrt", "X"], ["verify"]])
+def test_a_negative_seed_is_refused_up_front_naming_the_option(command, capsys):
+    with pytest.raises(SystemExit) as caught:
+        cli.main([*command, "--seed", "-1"])
+    assert caught.value.code == 2
+    captured = capsys.readouterr()
+    assert "argument --seed: must be an integer ≥ 0" in captured.err and captured.out == ""
+
+
+def test_a_matrix_named_I_is_refused_as_the_identity_would_print_the_same():
+    with pytest.raises(ValueError, match="the name I is the identity matrix"):
+        run("tr(I @ X)", "X")
+
+
+@pytest.mark.parametrize("text, wrt, shapes, closed", [
+    ("cross_entropy(Z, T)", "Z", ["Z=4x3", "T=4x3"], None),
+    ("binary_cross_entropy_with_logits(X, T)", "X", [], None),
+    ("mse_loss(X @ w, y)", "w", ["X=5x3", "y=5x1"], None),
+    ("l1_loss(X, Y, 'sum')", "X", [], "sign(X − Y)"),
+    ("huber_loss(X, Y, 'mean', 0.5)", "X", [], None),
+    ("sum(concat([A, B], 1) ** 2)", "A", ["A=3x2", "B=3x1"], None),
+    ("sum(exp(reshape(X, 1, -1)))", "X", ["X=2x3"], None),
+    ("sum(X[0:2, 1] ** 2)", "X", [], None),
+    ("sum(exp(X[:, -1]))", "X", [], None),
+])
+def test_losses_structure_functions_and_indexing_in_the_language(text, wrt, shapes, closed):
+    code, output = run(text, wrt, *shapes)
+    assert code == 0, output
+    assert "they agree" in output
+    if closed is not None:
+        assert f"∂f/∂{wrt} = {closed}\n" in output
