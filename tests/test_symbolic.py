@@ -106,3 +106,35 @@ def test_symbols_argument_errors():
         mf.symbols("")
     X, y = mf.symbols(["X", "y"], shapes=[(4, 2), (4, 1)])
     assert X.shape == (4, 2) and y.shape == (4, 1) and X.name == "X"
+
+
+def test_constant_matrices_keep_their_names_and_structure_in_closed_forms():
+    rng = np.random.default_rng(5)
+    M0, N0, b0 = rng.standard_normal((3, 3)), rng.standard_normal((3, 3)), rng.standard_normal(
+        (3, 1))
+    A, x = mf.symbols("A", shape=(3, 3)), mf.symbols("x", shape=(3, 1))
+    M, N, b = mf.Node(M0, name="M"), mf.Node(N0, name="N"), mf.Node(b0, name="b")
+    cases = [
+        (mf.trace(A @ M), A, "Mᵀ", M0.T),
+        (mf.trace(M @ A @ N), A, "MᵀNᵀ", M0.T @ N0.T),
+        (x.T @ b, x, "b", b0),
+        (b.T @ x, x, "b", b0),
+        (mf.trace(A @ M.T @ M), A, "MᵀM", M0.T @ M0),   # a product of constants stays one
+        (mf.trace(A @ M0), A, "Cᵀ", M0.T),              # an unnamed array: generic, but a transpose
+        (mf.trace(M0 @ A @ N0), A, "C₁ᵀC₂ᵀ", M0.T @ N0.T),
+    ]
+    for f, wrt, text, value in cases:
+        closed = mf.closed_form(f, wrt)
+        assert str(closed) == text
+        np.testing.assert_allclose(closed.evaluate(A=np.eye(3), x=np.ones((3, 1))), value,
+                                   rtol=1e-12)
+    assert type(M.data) is np.ndarray and M.data is not None  # the arrays are put back
+    np.testing.assert_array_equal(M.data, M0)
+
+
+def test_a_named_one_by_one_constant_prints_by_name():
+    x = mf.symbols("x", shape=(3, 1))
+    s = mf.Node([[2.5]], name="s")
+    closed = mf.closed_form(s * (x.T @ x), x)
+    assert "s" in str(closed)
+    np.testing.assert_allclose(closed.evaluate(x=np.ones((3, 1))), 5.0 * np.ones((3, 1)))

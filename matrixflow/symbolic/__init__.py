@@ -1,5 +1,7 @@
 """Symbolic matrices: closed-form gradients from the same rules that compute numeric ones."""
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from .expr import Sym, symbol
@@ -46,8 +48,71 @@ def _matrix_shape(name, shape):
 
 
 def closed_form(output, wrt) -> Sym:
-    """∂output/∂wrt as a simplified symbolic matrix (output 1×1, built from mf.symbols)."""
+    """∂output/∂wrt as a simplified symbolic matrix (output 1×1, built from mf.symbols).
+
+    Constant matrices in the expression keep their names (`mf.Node(M, name="M")` prints as M)
+    and their structure: the rules transpose and multiply them as symbols, so the gradient of
+    tr(A·M) reads Mᵀ and that of tr(M·A·N) reads MᵀNᵀ.  An unnamed array is C (C₁, C₂, … for
+    several); a Python number stays a number.
+    """
     from ..autograd import grad
 
-    (gradient,) = grad(output, [wrt])
+    with _constants_as_symbols(output):
+        (gradient,) = grad(output, [wrt])
     return gradient.data
+
+
+_RESERVED = {"I", "1", "0"}  # what the printer writes for the identity, ones and zeros
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+@contextmanager
+def _constants_as_symbols(output):
+    """While the rules run, give every constant matrix of `output`'s tree a symbolic value (a
+    named matrix constant), and every node computed from constants alone the symbolic
+    expression of its op; put the arrays back after.  Otherwise the rules would transpose and
+    multiply the constants as arrays, and the closed form would hold one anonymous matrix."""
+    from ..calculus import _all_nodes
+    from .expr import constant_matrix
+    from .functions import from_op
+
+    nodes = _all_nodes(output)
+    taken = set().union(*(n.data.symbols() for n in nodes if type(n.data) is Sym))
+    taken |= {n.name for n in nodes if n.name}
+    anonymous = [n for n in nodes if n.op is None and type(n.data) is not Sym and
+                 n.shape != (1, 1) and (n.name is None or n.name in _RESERVED) and
+                 constant_matrix(n.data).kind == "matrix"]
+    generic = {}
+    for index, node in enumerate(anonymous, start=1):
+        name = "C" if len(anonymous) == 1 and "C" not in taken else \
+            "C" + str(index).translate(_SUBSCRIPTS)
+        generic[id(node)] = name
+
+    def as_symbol(node):
+        return node.data if type(node.data) is Sym else constant_matrix(
+            node.data, generic.get(id(node), node.name))
+
+    saved = []
+    try:
+        for node in nodes:  # operands before results
+            if type(node.data) is Sym:
+                continue
+            if node.op is None:
+                if node.shape == (1, 1) and node.name is None:
+                    continue  # a number: it becomes a numeric constant where it meets a symbol
+                if node.shape == (1, 1):
+                    symbolic = Sym("matrix", (), (node.name, np.array(node.data, np.float64)),
+                                   (1, 1))
+                else:
+                    symbolic = as_symbol(node)
+            else:
+                operands = [x for x in (node.left, node.right) if x is not None]
+                if not any(type(x.data) is Sym for x in operands):
+                    continue
+                symbolic = from_op(node.op, [as_symbol(x) for x in operands], node.attrs)
+            saved.append((node, node.data))
+            node.data = symbolic
+        yield
+    finally:
+        for node, data in saved:
+            node.data = data
