@@ -138,3 +138,37 @@ def test_a_named_one_by_one_constant_prints_by_name():
     closed = mf.closed_form(s * (x.T @ x), x)
     assert "s" in str(closed)
     np.testing.assert_allclose(closed.evaluate(x=np.ones((3, 1))), 5.0 * np.ones((3, 1)))
+
+
+def _numeric_gradient(build, values, wrt):
+    nodes = {k: mf.Node(v, requires_grad=k == wrt) for k, v in values.items()}
+    build(**nodes).backward()
+    return nodes[wrt].grad
+
+
+@pytest.mark.parametrize("build, wrt, expected", [
+    (lambda X, A, **_: mf.trace(mf.inv(mf.inv(X)) @ A), "X", "Aᵀ"),          # (X⁻¹)⁻¹ = X
+    (lambda X, **_: mf.det(mf.inv(X)), "X", "−det(X⁻¹)·X⁻ᵀ"),               # not X⁻¹⁻ᵀ, X⁻ᵀX
+    (lambda X, A, B, **_: mf.det(A @ X @ B), "X", "det(AXB)·Aᵀ(AXB)⁻ᵀBᵀ"),  # scalar in front
+    (lambda a, x, **_: mf.exp(a.T @ x), "x", "exp(aᵀx)·a"),                  # not "aexp(aᵀx)"
+    (lambda x, **_: mf.sum(x ** -1), "x", "−x⊙⁻²"),                          # not "−x⊙−²"
+    (lambda X, **_: mf.det(X) ** 2, "X", "2det(X)²·X⁻ᵀ"),                    # a 1×1 power
+    (lambda X, T, **_: mf.binary_cross_entropy_with_logits(X, T), "X", "(1/9)·(σ(X) − T)"),
+    (lambda X, **_: mf.mean(X, 0) @ np.ones((3, 1)), "X", "(1/3)·11ᵀ"),
+    (lambda x, **_: mf.sum(2 ** x), "x", "ln 2·2^x"),                         # not 0.693147
+    (lambda X, s, b, **_: mf.sum((s * X + b) ** 2), "X", "2s·(b + s·X)"),     # one pair of ()
+    (lambda X, **_: mf.sum(mf.log(mf.exp(X))), "X", "1"),                     # (1/e^X) ⊙ e^X
+    (lambda X, **_: mf.det(X) / mf.det(X), "X", "0"),
+])
+def test_closed_forms_read_as_a_text_writes_them(build, wrt, expected):
+    shapes = {"X": (3, 3), "A": (3, 3), "B": (3, 3), "T": (3, 3), "a": (3, 1), "x": (3, 1),
+              "s": (1, 1), "b": (1, 3)}
+    syms = {name: mf.symbols(name, shape=shape) for name, shape in shapes.items()}
+    closed = mf.closed_form(build(**syms), syms[wrt])
+    assert str(closed) == expected
+    rng = np.random.default_rng(3)
+    values = {name: rng.standard_normal(shape) for name, shape in shapes.items()}
+    values["X"] = values["X"] + 3 * np.eye(3)  # invertible
+    values["x"] = np.abs(values["x"]) + 0.5   # x ** -1 away from 0
+    np.testing.assert_allclose(closed.evaluate(values), _numeric_gradient(build, values, wrt),
+                               rtol=1e-9, atol=1e-12)

@@ -7,6 +7,9 @@ Products are juxtaposed (AX) when every symbol is one letter, and joined with ·
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 from .expr import Sym
 
 _SUM, _HADAMARD, _PRODUCT, _ATOM = 0, 1, 2, 3
@@ -16,9 +19,39 @@ _FUNCTIONS = {"exp": "exp", "log": "ln", "sin": "sin", "cos": "cos", "tanh": "ta
               "softmax": "softmax", "log_softmax": "log_softmax", "max": "max"}
 
 
+def _plain_number(c: float) -> str:
+    """2, 0.5, -1.5: ASCII, as an exponent is written."""
+    return str(int(c)) if float(c).is_integer() else f"{c:g}"
+
+
+def _exact(c: float):
+    """("ln", k) when c = ±ln k for an integer k ≤ 100, ("fraction", p, q) when c = p/q with
+    q ≤ 100 and six digits cannot write c exactly (1/3, not 0.333333); else None."""
+    magnitude = abs(c)
+    for k in range(2, 101):
+        if math.isclose(magnitude, math.log(k), rel_tol=1e-14):
+            return "ln", k
+    if float(f"{c:g}") == c:
+        return None  # 0.5, 0.25, 0.2: the decimal is exact already
+    fraction = Fraction(magnitude).limit_denominator(100)
+    if fraction.denominator > 1 and math.isclose(magnitude, float(fraction), rel_tol=1e-14):
+        return "fraction", fraction.numerator, fraction.denominator
+    return None
+
+
 def _number(c: float, latex: bool = False) -> str:
-    text = str(int(c)) if float(c).is_integer() else f"{c:g}"
-    return text if latex else text.replace("-", "−")
+    """A coefficient as a text writes it: 2, 0.5, 1/3, ln 2 (Unicode or LaTeX)."""
+    c = float(c)
+    minus = "" if c >= 0 else ("-" if latex else "−")
+    exact = None if c.is_integer() else _exact(c)
+    if exact is None:
+        text = _plain_number(abs(c))
+    elif exact[0] == "ln":
+        text = (r"\ln " if latex else "ln ") + str(exact[1])
+    else:
+        p, q = exact[1:]
+        text = rf"\tfrac{{{p}}}{{{q}}}" if latex else f"{p}/{q}"
+    return minus + text
 
 
 class _Printer:
@@ -40,7 +73,8 @@ class _Printer:
         return x.attrs, _ATOM
 
     def _const(self, x):
-        return _number(x.attrs), _ATOM
+        text = _number(x.attrs, self.latex)
+        return text, (_HADAMARD if "/" in text else _ATOM)  # 1/3 in a product: (1/3)
 
     def _identity(self, x):
         return "I", _ATOM
@@ -80,7 +114,10 @@ class _Printer:
         juxtapose = (float(c).is_integer() and self.compact and not text[:1].isdigit()
                      and not text.startswith(r"\mathbf{1}"))
         separator = "" if juxtapose else (r" \cdot " if self.latex else "·")
-        return f"{_number(c, self.latex)}{separator}{text}", _PRODUCT
+        number = _number(c, self.latex)
+        if "/" in number:  # (1/3)·X, not 1/3·X (which reads as 1/(3X))
+            number = f"{number[:1]}({number[1:]})" if number[0] == "−" else f"({number})"
+        return f"{number}{separator}{text}", _PRODUCT
 
     def _matmul(self, x):
         joiner = ("" if self.compact else r" \cdot ") if self.latex else (
@@ -91,13 +128,16 @@ class _Printer:
         scalars = [f for f in x.args if f.shape == (1, 1)]
         matrices = [f for f in x.args if f.shape != (1, 1)]
         joiner = r" \odot " if self.latex else " ⊙ "
-        text = joiner.join(self.wrap(f, _ATOM) for f in matrices)
-        if not scalars or not matrices:  # s ⊙ M is the scalar multiple s·M: write it so
-            return (text or joiner.join(self.wrap(f, _ATOM) for f in scalars)), _HADAMARD
-        product = (r" \cdot " if self.latex else "·").join(
-            [self.wrap(f, _ATOM) for f in scalars] +
-            [text if len(matrices) == 1 and matrices[0].kind != "add" else f"({text})"])
-        return product, _PRODUCT
+        if not scalars or not matrices:
+            return joiner.join(self.wrap(f, _ATOM) for f in matrices or scalars), _HADAMARD
+        # s ⊙ M is the scalar multiple s·M: write it so, the scalars first
+        if len(matrices) == 1:
+            rest = self.wrap(matrices[0], _PRODUCT)
+        else:
+            rest = joiner.join(self.wrap(f, _ATOM) for f in matrices)
+            rest = r"\left(" + rest + r"\right)" if self.latex else f"({rest})"
+        dot = r" \cdot " if self.latex else "·"
+        return dot.join([self.wrap(f, _ATOM) for f in scalars] + [rest]), _PRODUCT
 
     def _div(self, x):
         a, b = x.args
@@ -113,11 +153,12 @@ class _Printer:
         return self.wrap(inner, _ATOM) + (r"^{\top}" if self.latex else "ᵀ"), _ATOM
 
     def _power(self, x):
-        p = x.attrs
+        p = _plain_number(x.attrs)  # ASCII minus: the superscript table maps "-" to "⁻"
         base = self.wrap(x.args[0], _ATOM)
+        scalar = x.args[0].shape == (1, 1)  # a 1×1 power is the ordinary one: det(X)²
         if self.latex:
-            return base + r"^{\circ " + _number(p) + "}", _ATOM
-        return base + "⊙" + _number(p).translate(_SUPERSCRIPT), _ATOM
+            return base + "^{" + ("" if scalar else r"\circ ") + p + "}", _ATOM
+        return base + ("" if scalar else "⊙") + p.translate(_SUPERSCRIPT), _ATOM
 
     def _compare(self, x):
         a, b = (self.render(arg)[0] for arg in x.args)
@@ -154,7 +195,9 @@ class _Printer:
             joiner = "; " if attrs["axis"] == 0 else ", "
             return "[" + joiner.join(self.render(a)[0] for a in args) + "]", _ATOM
         if name == "rpow":
-            base = _number(attrs["base"])
+            base = _plain_number(attrs["base"])
+            if self.latex:
+                return f"{base}^{{{self.render(args[0])[0]}}}", _ATOM
             return f"{base}^{self.wrap(args[0], _ATOM)}", _ATOM
         word = _FUNCTIONS.get(name, name)
         if self.latex and word in ("exp", "ln", "sin", "cos", "tanh"):

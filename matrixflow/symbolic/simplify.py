@@ -8,6 +8,9 @@ nothing changes:
   c·(d·X) = (cd)·X, numeric factors pulled out of products, c(−a − b) = −c(a + b)
   (Xᵀ)ᵀ = X, (AB)ᵀ = BᵀAᵀ, (A ⊙ B)ᵀ = Aᵀ ⊙ Bᵀ, sᵀ = s for 1×1 s, (Aᵀ)⁻¹ = A⁻ᵀ
   tr(s) = s for a 1×1 s
+  (A⁻¹)⁻¹ = A, and A⁻¹A = AA⁻¹ = I side by side in a product (also transposed)
+  a 1×1 factor inside a product moves to the front: A(s·B)C = s·(ABC)
+  x / x = 1, and (a / d) ⊙ d = a (the same subexpression cancels)
   c·T + d·T = (c + d)·T  (equal terms collected)
   P·X + Q·X = (P + Q)·X, X·P + X·Q = X·(P + Q)  (a common factor taken out)
 """
@@ -185,13 +188,64 @@ def _matmul(x, args):
         if rest.kind == "identity":
             continue
         kept.append(rest)
+    kept = _cancel_inverses(kept)
     if not kept:
         return _with_factor(c, identity(x.shape[0]) if x.shape[0] == x.shape[1] and
                             x.shape != (1, 1) else None, x.shape)
+    scalars, kept = _scalar_factors(kept)
+    if not kept:  # a product of 1×1 factors is their element-wise product
+        return _with_factor(c, hadamard(*scalars) if len(scalars) > 1 else scalars[0],
+                            x.shape)
     product = kept[0] if len(kept) == 1 else matmul(*kept)
     if product.shape != x.shape:  # only numbers and identities went: keep the shape
         return Sym("matmul", args, None, x.shape)
+    if scalars:  # A(s·B)C = s·(ABC): the scalar written first, as a text does
+        product = hadamard(*scalars, product)
     return _with_factor(c, product, x.shape)
+
+
+def _inverse_of(x):
+    """M when x is M⁻¹, Mᵀ when x is M⁻ᵀ; else None."""
+    if x.kind == "apply" and x.attrs[0] == "inv":
+        return x.args[0]
+    if x.kind == "transpose" and x.args[0].kind == "apply" and x.args[0].attrs[0] == "inv":
+        return transpose(x.args[0].args[0])
+    return None
+
+
+def _cancel_inverses(factors):
+    """Drop M⁻¹·M and M·M⁻¹ (and their transposes) where they stand side by side."""
+    result = []
+    for f in factors:
+        if result:
+            previous = result[-1]
+            inverse_before, inverse_here = _inverse_of(previous), _inverse_of(f)
+            if (inverse_before is not None and _simplify(inverse_before).same(f)) or (
+                    inverse_here is not None and _simplify(inverse_here).same(previous)):
+                result.pop()
+                continue
+        result.append(f)
+    return result
+
+
+def _scalar_factors(factors):
+    """(the 1×1 factors, the rest) of a product, a factor s ⊙ M counting as s and M."""
+    if len(factors) < 2:
+        return [], factors
+    scalars, rest = [], []
+    for f in factors:
+        if f.shape == (1, 1):
+            scalars.append(f)
+        elif f.kind == "hadamard" and any(a.shape == (1, 1) for a in f.args):
+            scalars += [a for a in f.args if a.shape == (1, 1)]
+            matrices = [a for a in f.args if a.shape != (1, 1)]
+            rest.append(matrices[0] if len(matrices) == 1 else hadamard(*matrices))
+        else:
+            rest.append(f)
+    if rest and any(m.shape != f.shape for m, f in zip(rest, (f for f in factors
+                                                              if f.shape != (1, 1)))):
+        return [], factors  # s ⊙ M spread s over a row or column: not a scalar multiple
+    return scalars, rest
 
 
 # ---- hadamard ----------------------------------------------------------------------------
@@ -219,10 +273,36 @@ def _hadamard(x, args):
         if spread.shape == (1, 1):
             return _with_factor(c, hadamard(spread, ones(x.shape)), x.shape)
         kept.append(ones(x.shape))
+    kept = _cancel_divisions(kept)
+    if not kept:
+        return _with_factor(c, None, x.shape)
     kept = _merge_powers(kept)
     kept.sort(key=lambda f: f.kind == "compare")  # indicators last: Ȳ ⊙ [A > 0]
     product = kept[0] if len(kept) == 1 else hadamard(*kept)
     return _with_factor(c, product, x.shape)
+
+
+def _cancel_divisions(factors):
+    """(a / d) ⊙ d = a: a divisor that is also a factor cancels (1 / d ⊙ d = 1)."""
+    factors = list(factors)
+    changed = True
+    while changed:
+        changed = False
+        for i, f in enumerate(factors):
+            if f.kind != "div":
+                continue
+            numerator, divisor = f.args
+            for j, g in enumerate(factors):
+                if j != i and g.same(divisor) and g.shape == f.shape:
+                    factors[i] = numerator
+                    del factors[j]
+                    factors = [h for h in factors if not ((h.kind == "const" and h.attrs == 1)
+                                                          or h.kind == "ones")]
+                    changed = True
+                    break
+            if changed:
+                break
+    return factors
 
 
 def _merge_powers(factors):
@@ -264,6 +344,8 @@ def _apply(x, args):
     name = x.attrs[0]
     if name == "trace" and args[0].shape == (1, 1):
         return args[0]  # tr(s) = s
+    if name == "inv" and args[0].kind == "apply" and args[0].attrs[0] == "inv":
+        return args[0].args[0]  # (A⁻¹)⁻¹ = A
     if name == "inv" and args[0].kind == "transpose":  # (Aᵀ)⁻¹ = (A⁻¹)ᵀ, printed A⁻ᵀ
         return transpose(Sym("apply", args[0].args, x.attrs, x.shape))
     if name == "sum":  # sum of a 1×1 is itself; the rest is matrix algebra already
@@ -285,6 +367,12 @@ def _power(x, args):
 
 def _div(x, args):
     a, b = args
+    if a.same(b):  # x / x = 1 wherever it is defined
+        return const(1.0) if x.shape == (1, 1) else ones(x.shape)
+    if a.kind == "div":  # (p / q) / b = p / (q ⊙ b)
+        return _div(x, [a.args[0], _hadamard(Sym("hadamard", (a.args[1], b), None,
+                                                  x.shape if a.args[1].shape == x.shape
+                                                  else b.shape), [a.args[1], b])])
     cb, rest_b = _numeric_factor(b)
     if rest_b is None and cb != 0 and a.shape == x.shape:  # divided by a number: a scale
         return _with_factor(1.0 / cb, a, x.shape)
