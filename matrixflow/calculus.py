@@ -19,21 +19,56 @@ from .symbolic.expr import Sym
 _LATEX = [
     ("⁻ᵀ", r"^{-\top}"), ("⁻¹", r"^{-1}"), ("ᵀ", r"^{\top}"), ("⊙", r"\odot "),
     ("·", r"\cdot "), ("−", "-"), ("×", r"\times "), ("⇒", r"\Rightarrow "),
-    ("→", r"\to "), ("≤", r"\le "), ("≥", r"\ge "), ("≠", r"\ne "), ("∞", r"\infty "),
+    ("→", r"\to "), ("≤", r"\leq "), ("≥", r"\geq "), ("≠", r"\ne "), ("∞", r"\infty "),
     ("σ", r"\sigma "), ("δ", r"\delta "), ("ε", r"\varepsilon "), ("Σ", r"\sum "),
-    ("√", r"\sqrt "), ("…", r"\dots "), ("′", "'"), ("∗", "^*"), ("ⱼ", "_j"), ("ᵢ", "_i"),
-    ("ᵢⱼ", "_{ij}"), ("²", "^2"), ("₁", "_1"), ("₂", "_2"), ("½", r"\tfrac{1}{2}"),
+    ("√", r"\sqrt "), ("…", r"\dots "), ("′", "'"), ("∗", "^*"),
+    ("ᵢⱼ", "_{ij}"), ("ⱼ", "_j"), ("ᵢ", "_i"),  # the pair first: Tᵢⱼ is T_{ij}, not T_i_j
+    ("²", "^2"), ("₁", "_1"), ("₂", "_2"), ("½", r"\frac{1}{2}"),
 ]
 _WORDS = [("tr(", r"\operatorname{tr}("), ("adj(", r"\operatorname{adj}("),
           ("det ", r"\det "), ("det(", r"\det("), ("ln ", r"\ln "), ("exp(", r"\exp("),
           ("sin(", r"\sin("), ("cos(", r"\cos("), ("tanh(", r"\tanh("),
           ("sign(", r"\operatorname{sign}("),
           ("clip(", r"\operatorname{clip}("), ("log_softmax(", r"\operatorname{log\_softmax}("),
-          ("softmax(", r"\operatorname{softmax}("), ("solve(", r"\operatorname{solve}(")]
+          ("softmax(", r"\operatorname{softmax}("), ("solve(", r"\operatorname{solve}("),
+          ("sum(", r"\operatorname{sum}("), ("max(", r"\max("), ("mean(", r"\operatorname{mean}("),
+          ("zeros(", r"\operatorname{zeros}("), ("ln(", r"\ln(")]
+
+
+# A word of two or more letters is English, not math, unless it is a function applied to
+# something (a name followed by "("), an operator written before its operand, or a
+# differential (dA, dY).
+_WORD = re.compile(r"(?<![\\\w-])(?:\d-D|[A-Za-z][A-Za-z'-]*[A-Za-z'](?:-\d)?)(?![\w'])")
+_OPERATORS = {"ln", "det", "tr", "exp", "log", "sin", "cos", "tanh"}
+
+
+def _is_prose(match, text) -> bool:
+    word = match.group()
+    if re.fullmatch(r"d[A-Z]\w*", word) or word in _OPERATORS:
+        return False
+    return text[match.end():match.end() + 1] != "("
+
+
+def _prose_as_text(text: str) -> str:
+    """Wrap each run of English words in \\text{…}, keeping the spaces around it: in math
+    mode "summed over broadcast axes" would print as one italic product of letters."""
+    words = [m for m in _WORD.finditer(text) if _is_prose(m, text)]
+    spans = []
+    for match in words:  # join words separated by spaces alone into one run
+        if spans and text[spans[-1][1]:match.start()].isspace():
+            spans[-1][1] = match.end()
+        else:
+            spans.append([match.start(), match.end()])
+    for start, end in reversed(spans):
+        before = " " if text[start - 1:start] == " " else ""
+        after = " " if text[end:end + 1] == " " else ""
+        text = f"{text[:start]}\\text{{{before}{text[start:end]}{after}}}{text[end:]}"
+    return text
 
 
 def to_latex(text: str) -> str:
-    """The README's notation (Ȳ, ᵀ, ⊙, ·, ⁻¹ …) as LaTeX math."""
+    """The README's notation (Ȳ, ᵀ, ⊙, ·, ⁻¹ …) as LaTeX math, English words as \\text."""
+    text = _prose_as_text(text)
     text = re.sub(r"(\w)\u0304", r"\\bar{\1}", text)  # Ȳ, Ā, B̄: a letter + combining macron
     text = text.replace("Ȳ", r"\bar{Y}").replace("Ā", r"\bar{A}")
     text = re.sub(r"\^\(([^()]*)\)", r"^{(\1)}", text)  # A^(p−1)

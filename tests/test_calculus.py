@@ -97,3 +97,55 @@ def test_render_says_what_it_needs():
             mf.render(mf.Node([[1.0]], requires_grad=True) * 2.0, "tree.png")
     else:  # pragma: no cover - only where graphviz is installed
         pytest.skip("graphviz is installed: rendering depends on the dot binary")
+
+
+def _math_rows(latex):
+    """The rows of a derivation's align* block, as plain math (no & or line breaks)."""
+    body = latex.split("\\begin{align*}\n")[1].split("\n\\end{align*}")[0]
+    return [row.replace("&", " ") for row in body.split(" \\\\\n")]
+
+
+@pytest.fixture(scope="module")
+def mathtext():
+    """matplotlib's TeX math parser: it refuses what LaTeX would (a double subscript T_i_j,
+    an unknown command) without a TeX installation."""
+    parser = pytest.importorskip("matplotlib.mathtext").MathTextParser("path")
+    return lambda math: parser.parse(f"${math}$")
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_derivation_is_math_that_tex_parses(name, mathtext):
+    latex = mf.derivation(name, fmt="latex")
+    assert not re.search(r"_[A-Za-z0-9]_", latex), f"{name}: a double subscript"
+    for row in _math_rows(latex):
+        mathtext(row)  # raises on an error
+
+
+def test_english_in_a_derivation_is_text_not_math():
+    add = mf.derivation("add", fmt="latex")
+    assert r"\bar{Y} (\text{summed over broadcast axes})" in add
+    assert r"\text{ copied down the rows } (\text{axis } 0)" in mf.derivation("sum", fmt="latex")
+    header = mf.derivation("cross_entropy", fmt="latex").splitlines()[0]
+    assert "T_{ij}" in header and "T_i_j" not in header
+    assert r"\text{ one-hot labels or probabilities}" in header
+    assert r"\operatorname{sum}(P \odot dA)" in mf.derivation("cross_entropy", fmt="latex")
+
+
+def test_closed_forms_in_latex_are_ascii_math_that_tex_parses(mathtext):
+    X, T, Y = mf.symbols("X T Y", shape=(3, 3))
+    x = mf.symbols("x", shape=(3, 1))
+    cases = {
+        "sigmoid": (mf.binary_cross_entropy_with_logits(X, T), X, r"\sigma(X)"),
+        "power": (mf.sum(x ** -1), x, r"x^{\circ -2}"),
+        "rpow": (mf.sum(2 ** mf.trace(X)), X, r"\ln 2 \cdot 2^{\operatorname{tr}(X)}"),
+        "where": (mf.huber_loss(X, Y), X, r"\operatorname{where}("),
+        "absolute": (mf.huber_loss(X, Y), X, r"\left|X - Y\right|"),
+        "attrs": (mf.cross_entropy(X, T), X, r"\operatorname{softmax}(X, \text{axis}=1)"),
+        "fraction": (mf.cross_entropy(X, T), X, r"\frac{1}{3} \cdot"),
+        "max": (mf.max(X), X, r"\max(X, \text{axis}=\text{None})"),
+    }
+    for label, (f, wrt, piece) in cases.items():
+        latex = mf.closed_form(f, wrt).latex()
+        assert piece in latex, (label, latex)
+        assert all(ord(c) < 128 for c in latex), (label, latex)
+        mathtext(latex)

@@ -50,7 +50,7 @@ def _number(c: float, latex: bool = False) -> str:
         text = (r"\ln " if latex else "ln ") + str(exact[1])
     else:
         p, q = exact[1:]
-        text = rf"\tfrac{{{p}}}{{{q}}}" if latex else f"{p}/{q}"
+        text = rf"\frac{{{p}}}{{{q}}}" if latex else f"{p}/{q}"
     return minus + text
 
 
@@ -162,14 +162,15 @@ class _Printer:
 
     def _compare(self, x):
         a, b = (self.render(arg)[0] for arg in x.args)
-        op = {"≤": r"\le", "≥": r"\ge", "≠": r"\ne"}.get(x.attrs, x.attrs) if self.latex \
+        op = {"≤": r"\leq", "≥": r"\geq", "≠": r"\ne"}.get(x.attrs, x.attrs) if self.latex \
             else x.attrs
         return (r"\left[" + f"{a} {op} {b}" + r"\right]" if self.latex else f"[{a} {op} {b}]",
                 _ATOM)
 
     def _where(self, x):
         c, a, b = (self.render(arg)[0] for arg in x.args)
-        return f"where({c}, {a}, {b})", _ATOM
+        word = r"\operatorname{where}" if self.latex else "where"
+        return f"{word}({c}, {a}, {b})", _ATOM
 
     def _apply(self, x):
         name, attrs = x.attrs
@@ -186,7 +187,7 @@ class _Printer:
         if name == "sqrt":
             return (r"\sqrt{" + self.render(args[0])[0] + "}" if self.latex
                     else "√" + self.wrap(args[0], _ATOM)), _ATOM
-        if name == "abs":
+        if name in ("abs", "absolute"):  # np.abs in a rule is NumPy's absolute
             inner = self.render(args[0])[0]
             return (r"\left|" + inner + r"\right|" if self.latex else f"|{inner}|"), _ATOM
         if name == "getitem":
@@ -200,12 +201,21 @@ class _Printer:
                 return f"{base}^{{{self.render(args[0])[0]}}}", _ATOM
             return f"{base}^{self.wrap(args[0], _ATOM)}", _ATOM
         word = _FUNCTIONS.get(name, name)
-        if self.latex and word in ("exp", "ln", "sin", "cos", "tanh"):
+        if self.latex and word in ("exp", "ln", "sin", "cos", "tanh", "max"):
             word = "\\" + word
+        elif self.latex and word == "σ":
+            word = r"\sigma"
         elif self.latex:
             word = r"\operatorname{" + word.replace("_", r"\_") + "}"
-        extras = [f"{k}={_number(v) if isinstance(v, float) else v}" for k, v in attrs.items()
-                  if k not in ("index",)]
+        extras = []
+        for key, setting in attrs.items():
+            if key == "index":
+                continue
+            shown = _number(setting, self.latex) if isinstance(setting, float) else setting
+            if setting is None and self.latex:
+                shown = r"\text{None}"
+            label = r"\text{" + key.replace("_", r"\_") + "}" if self.latex else key
+            extras.append(f"{label}={shown}")
         inside = ", ".join([self.render(a)[0] for a in args] + extras)
         return f"{word}({inside})", _ATOM
 
