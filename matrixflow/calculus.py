@@ -206,16 +206,20 @@ def explain(y: Node) -> str:
         operands = [node.left] + ([node.right] if node.right is not None else [])
         names = ", ".join(labels[id(x)] for x in operands)
         lines.append(f"\n[{step}] {labels[id(node)]} = {op.name}({names})   {op.summary}")
+        # the op's letters (A, B, Y) beside the graph's names, quoted: a user's node may be
+        # called A or B itself
         lines.append("    " + ", ".join(
-            f"{labels[id(x)]}: {_shape(x)}" + ("" if x.requires_grad else " (constant)")
-            for x in operands) + f"  →  {labels[id(node)]}: {_shape(node)}")
-        lines.append(f"    incoming Ȳ = ∂L/∂{labels[id(node)]}: {_shape(node)}")
+            f"{rule.operand} is '{labels[id(x)]}' ({_shape(x)}"
+            + (")" if x.requires_grad else ", constant)")
+            for rule, x in zip(op.rules, operands))
+            + f"  →  Y is '{labels[id(node)]}' ({_shape(node)})")
+        lines.append(f"    incoming Ȳ = ∂L/∂'{labels[id(node)]}': {_shape(node)}")
         for rule, operand in zip(op.rules, operands):
             if not operand.requires_grad:
-                lines.append(f"    {rule.operand} = {labels[id(operand)]} is constant: "
+                lines.append(f"    {rule.operand} ('{labels[id(operand)]}') is constant: "
                              "its rule is skipped")
                 continue
-            lines.append(f"    rule {rule.result}  →  ∂L/∂{labels[id(operand)]}: "
+            lines.append(f"    rule {rule.result}  →  ∂L/∂'{labels[id(operand)]}': "
                          f"{_shape(operand)}")
     leaves = [n for n in visit if n.op is None]
     if leaves:

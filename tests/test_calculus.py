@@ -65,8 +65,10 @@ def test_explain_walks_back_op_by_op_with_names_shapes_and_rules():
     text = mf.explain(mf.trace(X.T @ A @ X))
     blocks = re.findall(r"\[(\d)\] (\w+) = (\w+)\(", text)
     assert [op for _, _, op in blocks] == ["trace", "matmul", "matmul", "transpose"]
-    assert "A: 3×3 (constant)" in text and "B = A is constant: its rule is skipped" in text
-    assert "rule B̄ = Aᵀ·Ȳ  →  ∂L/∂X: 3×2" in text
+    # the op's letters beside the graph's names, which may be letters too
+    assert "B is 'A' (3×3, constant)" in text
+    assert "B ('A') is constant: its rule is skipped" in text
+    assert "rule B̄ = Aᵀ·Ȳ  →  ∂L/∂'X': 3×2" in text
     assert "Leaves: X (3×2) gets its .grad" in text
 
 
@@ -149,3 +151,26 @@ def test_closed_forms_in_latex_are_ascii_math_that_tex_parses(mathtext):
         assert piece in latex, (label, latex)
         assert all(ord(c) < 128 for c in latex), (label, latex)
         mathtext(latex)
+
+
+def test_explain_keeps_the_ops_letters_apart_from_nodes_named_with_letters():
+    A = mf.Node(np.ones((2, 2)), name="A")
+    B = mf.Node(np.ones((2, 2)), requires_grad=True, name="B")
+    text = mf.explain(mf.sum(B @ A))
+    assert "A is 'B' (2×2), B is 'A' (2×2, constant)  →  Y is 'v1' (2×2)" in text
+    assert "B ('A') is constant" in text and "B = A" not in text
+
+
+@pytest.mark.parametrize("name", sorted(n for n in REGISTRY if len(REGISTRY[n].rules) == 2))
+def test_the_trace_trick_line_shows_each_operands_own_term(name):
+    op = REGISTRY[name]
+    first, second = (rule.steps[0][0] for rule in op.rules)
+    assert first != second, f"{name}: both operands start from the same term {first}"
+    assert f"{first} + {second}".replace("+ −", "− ") in mf.derivation(name)
+
+
+def test_trace_accepts_and_says_it_accepts_non_square_matrices():
+    assert "Shapes: A: m×n → Y: 1×1" in mf.derivation("trace")
+    X = mf.Node(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    mf.trace(X).backward()
+    np.testing.assert_array_equal(X.grad, np.eye(2, 3))

@@ -198,14 +198,16 @@ CROSS_ENTROPY = defop(
     differential="dY = −(1/N)·tr(Tᵀ (dA − sum(P ⊙ dA)·1ᵀ)) − (1/N)·tr(log_softmax(A)ᵀ dT), "
     "P = softmax(A) (mean)",
     rules=(
-        Rule("A", "tr(Ȳᵀ·(1/N)·1ᵀ·dE) ={ones} tr((s·1ᵀ)ᵀ(−T ⊙ (dA − c·1ᵀ))), s = (Ȳ/N)·1, "
-                  "c = (P ⊙ dA)·1 ={hadamard} tr((−s·1ᵀ ⊙ T)ᵀ dA) + tr((s·1ᵀ ⊙ T)ᵀ c·1ᵀ) "
+        Rule("A", "tr(Ȳᵀ·(1/N)·1ᵀ(−T ⊙ (dA − sum(P ⊙ dA)·1ᵀ))·1) ={ones} "
+                  "tr((s·1ᵀ)ᵀ(−T ⊙ (dA − c·1ᵀ))), s = (Ȳ/N)·1, c = (P ⊙ dA)·1 ={hadamard} "
+                  "tr((−s·1ᵀ ⊙ T)ᵀ dA) + tr((s·1ᵀ ⊙ T)ᵀ c·1ᵀ) "
                   "={cyclic} tr((−s·1ᵀ ⊙ T)ᵀ dA) + tr(((s·1ᵀ ⊙ T)·1·1ᵀ)ᵀ(P ⊙ dA)) "
                   "={hadamard} tr((s·1ᵀ ⊙ (P ⊙ (T·1·1ᵀ) − T))ᵀ dA)",
              "Ā = s·1ᵀ ⊙ (P ⊙ (T·1·1ᵀ) − T), which is s·1ᵀ ⊙ (P − T) for labels (rows of T "
              "sum to 1), P = softmax(A)",
              _cross_entropy_logits_rule),
-        Rule("T", "tr(Ȳᵀ·(1/N)·1ᵀ·dE) ={ones} tr((s·1ᵀ)ᵀ(−log_softmax(A) ⊙ dT)) "
+        Rule("T", "tr(Ȳᵀ·(1/N)·1ᵀ(−log_softmax(A) ⊙ dT)·1) ={ones} "
+                  "tr((s·1ᵀ)ᵀ(−log_softmax(A) ⊙ dT)) "
                   "={hadamard} tr((−s·1ᵀ ⊙ log_softmax(A))ᵀ dT)",
              "T̄ = −s·1ᵀ ⊙ log_softmax(A)",
              lambda G, Y, A, T, reduction, one_hot: -(_scale(G, reduction, A.shape[0])

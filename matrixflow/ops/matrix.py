@@ -64,8 +64,9 @@ TRACE = defop(
     differential="dY = tr(dA) = tr(Iᵀ dA)",
     rules=(Rule("A", "tr(Ȳᵀ tr(dA)) ={scalar} Ȳ·tr(I·dA) ={linearity} tr((Ȳ·I)ᵀ dA)",
                 "Ā = Ȳ·I", lambda G, Y, A: G * _identity_like(A)),),
-    shapes="A: n×n → Y: 1×1",
-    notes="A need not be square (the sum of A[i, i]), as in NumPy and PyTorch.",
+    shapes="A: m×n → Y: 1×1",
+    notes="A need not be square (the sum of A[i, i]), as in NumPy and PyTorch; I is then "
+    "the m×n matrix with ones at (i, i) and zeros elsewhere.",
 )
 
 
