@@ -214,3 +214,8 @@ def test_a_bad_seed_names_backward_or_grad():
 def test_symbols_refuse_a_shape_that_is_not_rows_by_cols(shape):
     with pytest.raises(ValueError, match=r"the shape of 'Z' must be \(rows, cols\)"):
         mf.symbols("Z", shape=shape)
+
+
+def test_a_symbol_named_I_is_refused_as_the_identity_prints_so():
+    with pytest.raises(ValueError, match="the name 'I' is how closed forms print the identity"):
+        mf.symbols("A I", shape=(3, 3))

@@ -30,6 +30,10 @@ def symbols(names, shape=(3, 3), *, shapes=None, requires_grad=True):
         shapes = dict(zip(names, shapes, strict=True))
     nodes = []
     for name in names:
+        if name in _RESERVED:  # I, 1, 0: the identity, ones and zeros in every closed form
+            raise ValueError(f"symbols: the name {name!r} is how closed forms print the "
+                             "identity (I), a matrix of ones (1) or zeros (0); call the symbol "
+                             "something else (e.g. J)")
         rows, cols = _matrix_shape(name, shapes.get(name, shape))
         nodes.append(Node(symbol(name, (rows, cols)), requires_grad=requires_grad, name=name))
     return nodes[0] if len(nodes) == 1 else tuple(nodes)
