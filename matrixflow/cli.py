@@ -136,9 +136,10 @@ def _default_shape(name, size=3):
     return (size, 1) if name[:1].islower() else (size, size)
 
 
-# Functions whose argument must stay inside a domain, and what each asks of the names in it.
-_POSITIVE = {"log": "log", "sqrt": "sqrt"}  # entries > 0
-_INVERTIBLE = {"inv": "inv", "det": "det", "logdet": "logdet"}  # det > 0, well-conditioned
+# Functions whose argument must stay inside a domain: entries > 0, or det > 0 and
+# well-conditioned (solve: its first argument).
+_POSITIVE = ("log", "sqrt")
+_INVERTIBLE = ("inv", "det", "logdet", "solve")
 
 
 def _domains(text):
@@ -159,11 +160,9 @@ def _domains(text):
         if isinstance(node, ast.Call):
             name = node.func.id
             if name in _POSITIVE:
-                mark(node.args[0], positive, _POSITIVE[name])
+                mark(node.args[0], positive, name)
             if name in _INVERTIBLE:
-                mark(node.args[0], invertible, _INVERTIBLE[name])
-            if name == "solve":
-                mark(node.args[0], invertible, "solve")
+                mark(node.args[0], invertible, name)
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
             mark(node.right, positive, "a division")
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
