@@ -51,6 +51,12 @@ def _pair(name, what, value_, minimum):
     return int(parts[0]), int(parts[1])
 
 
+def window(name, kernel_size, stride=1, padding=0):
+    """(kernel, stride, padding) as pairs, checked: kernel and stride ≥ 1, padding ≥ 0."""
+    return (_pair(name, "kernel_size", kernel_size, 1), _pair(name, "stride", stride, 1),
+            _pair(name, "padding", padding, 0))
+
+
 def geometry(name, image_shape, kernel_size, stride=1, padding=0):
     """The constants of an image op, checked: image_shape (C, H, W), kernel, stride, padding."""
     try:
@@ -60,9 +66,7 @@ def geometry(name, image_shape, kernel_size, stride=1, padding=0):
                         f"{image_shape!r}") from exc
     if min(channels, height, width) < 1:
         raise ValueError(f"{name}: image_shape must be positive, got {tuple(image_shape)}")
-    kernel = _pair(name, "kernel_size", kernel_size, 1)
-    stride = _pair(name, "stride", stride, 1)
-    padding = _pair(name, "padding", padding, 0)
+    kernel, stride, padding = window(name, kernel_size, stride, padding)
     padded = (height + 2 * padding[0], width + 2 * padding[1])
     if kernel[0] > padded[0] or kernel[1] > padded[1]:
         raise ValueError(
