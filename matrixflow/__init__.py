@@ -9,7 +9,7 @@ gradient rule is derived with the trace trick, from dL = tr(Ȳᵀ dY) to tr(Ā�
     y.backward()          # X.grad == 2·X
 """
 
-from . import nn, ops, optim
+from . import data, nn, ops, optim
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import device_of
 from .calculus import derivation, explain, render, to_dot
@@ -82,6 +82,7 @@ __all__ = [
     "concat",
     "cos",
     "cross_entropy",
+    "data",
     "derivation",
     "det",
     "device_of",
