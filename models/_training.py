@@ -13,6 +13,7 @@ import time
 import warnings
 
 import numpy as np
+from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches, shuffle
@@ -136,14 +137,20 @@ def fit_stochastic(estimator, X, y, sample_weight, incremental, train_batch, aft
     if estimator.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
     if estimator.early_stopping:
+        # a classifier's split keeps the classes' proportions (not for several labels), and
+        # its validation score compares labels, as scikit-learn's
+        classifier = is_classifier(estimator)
+        stratify = y if classifier and estimator.n_outputs_ == 1 else None
         pieces = [X, y] if sample_weight is None else [X, y, sample_weight]
         split = train_test_split(*pieces, random_state=estimator._random_state,
-                                 test_size=estimator.validation_fraction)
+                                 test_size=estimator.validation_fraction, stratify=stratify)
         X_train, X_val, y_train, y_val = split[:4]
         w_train, w_val = (split[4], split[5]) if sample_weight is not None else (None, None)
         if X_val.shape[0] < 2:
             raise ValueError("The validation set is too small. Increase 'validation_fraction' "
                              "or the size of your dataset.")
+        if classifier:
+            y_val = estimator._label_binarizer.inverse_transform(y_val)
     else:
         X_train, y_train, w_train = X, y, sample_weight
         X_val = y_val = w_val = None
