@@ -12,6 +12,7 @@ saved with the parameters but not trained.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterator
 
 import numpy as np
@@ -381,7 +382,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, *, rng=None):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p is the probability of zeroing an entry and must be in "
                              f"[0, 1], got {p!r}")
         self.p = float(p)

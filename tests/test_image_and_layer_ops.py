@@ -148,3 +148,12 @@ def test_batch_norm_with_running_statistics_keeps_a_copy_of_them():
     y.backward(np.ones((3, 2)))
     np.testing.assert_allclose(x.grad, np.full((3, 2), 1 / np.sqrt(1 + 1e-5)))
     np.testing.assert_allclose(y.numpy(), x.numpy() / np.sqrt(1 + 1e-5))
+
+
+def test_batch_norm_updates_running_statistics_of_any_layout_in_place():
+    storage = np.zeros((3, 2))
+    mean, var = storage[:, 0], np.ones((3, 1))  # a strided view, and a column
+    x = np.array([[1.0, 2.0, 3.0], [3.0, 6.0, 9.0]])
+    mf.batch_norm(x, mean, var, training=True, momentum=0.5)
+    np.testing.assert_allclose(storage[:, 0], [1.0, 2.0, 3.0])  # ½·(column means 2, 4, 6)
+    np.testing.assert_allclose(var.ravel(), [1.5, 4.5, 9.5])    # ½·1 + ½·(2, 8, 18)

@@ -171,12 +171,15 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
                              f"statistics over, got a {rows}×{columns} batch (as PyTorch)")
         if running_mean is not None:
             data = value(x)
-            batch_mean = data.mean(axis=0)
-            batch_var = ((data - batch_mean) ** 2).sum(axis=0) / (rows - 1)  # unbiased
-            running_mean.reshape(-1)[...] = (momentum * batch_mean
-                                             + (1 - momentum) * running_mean.reshape(-1))
-            running_var.reshape(-1)[...] = (momentum * batch_var
-                                            + (1 - momentum) * running_var.reshape(-1))
+            if not isinstance(data, np.ndarray):
+                raise TypeError("batch_norm: running statistics are updated from numbers; "
+                                f"this input holds {type(data).__name__}")
+            batch_mean = data.mean(axis=0, keepdims=True)
+            # unbiased, as PyTorch's running variance
+            batch_var = ((data - batch_mean) ** 2).sum(axis=0, keepdims=True) / (rows - 1)
+            for running, batch in ((running_mean, batch_mean), (running_var, batch_var)):
+                moved = momentum * batch + (1 - momentum) * running.reshape(1, -1)
+                np.copyto(running, moved.reshape(running.shape))  # in place, whatever its strides
         y = apply1(BATCH_NORM, x, {"eps": float(eps), "running": None})
     else:
         if running_mean is None:
