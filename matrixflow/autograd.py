@@ -329,41 +329,43 @@ def _walk(roots, seeds, create_graph, targets):
             if op is None:
                 continue
             left, right, attrs = node.left, node.right, node.attrs
-            if create_graph:
-                out, a, b = node, left, right
+            if create_graph:  # the rules see Nodes and build the gradient's own graph
+                args = (total, node, left) if right is None else (total, node, left, right)
+            elif right is None:
+                args = (total, node.data, left.data)
             else:
-                out, a = node.data, left.data
-                b = right.data if right is not None else None
-            for position, child in ((0, left), (1, right)):
-                if child is None or not child.requires_grad or (
-                        wanted is not None and child not in wanted):
-                    continue
-                rule = op.rules[position].fn
-                if right is None:
-                    grad_child = rule(total, out, a, **attrs) if attrs else rule(total, out, a)
-                else:
-                    grad_child = (rule(total, out, a, b, **attrs) if attrs
-                                  else rule(total, out, a, b))
-                if grad_child.shape != child.data.shape:
-                    raise RuntimeError(
-                        f"{op.name}: the rule for operand {op.rules[position].operand} returned "
-                        f"shape {grad_child.shape} for an operand of shape {child.data.shape} "
-                        "(a bug in the op's rule)")
-                earlier = pending.get(child)
-                if earlier is None:
-                    pending[child] = grad_child
-                    heappush(heap, (-child._seq, child))
-                elif not create_graph and _private(earlier, 4):  # dict, local, arg, getrefcount
-                    earlier += grad_child  # the walk's own array: add in place, allocate nothing
-                else:
-                    pending[child] = earlier + grad_child
-                del grad_child, earlier
+                args = (total, node.data, left.data, right.data)
+            fn_left, fn_right = op.fns
+            if left.requires_grad and (wanted is None or left in wanted):
+                _send(fn_left(*args, **attrs) if attrs else fn_left(*args),
+                      left, 0, op, pending, heap, create_graph)
+            if right is not None and right.requires_grad and (wanted is None or right in wanted):
+                _send(fn_right(*args, **attrs) if attrs else fn_right(*args),
+                      right, 1, op, pending, heap, create_graph)
+            del args, total
     except np.linalg.LinAlgError as exc:
         raise np.linalg.LinAlgError(f"{op.name} (backward): {exc}") from exc
     finally:
         if mode is not None:
             mode.__exit__(None, None, None)
     return collected
+
+
+def _send(grad_child, child, position, op, pending, heap, create_graph):
+    """Add an operand's gradient to what `child` has gathered; queue it on its first."""
+    if grad_child.shape != child.data.shape:
+        raise RuntimeError(
+            f"{op.name}: the rule for operand {op.rules[position].operand} returned shape "
+            f"{grad_child.shape} for an operand of shape {child.data.shape} "
+            "(a bug in the op's rule)")
+    earlier = pending.get(child)
+    if earlier is None:
+        pending[child] = grad_child
+        heappush(heap, (-child._seq, child))  # sequence numbers are unique: nodes never compare
+    elif not create_graph and _private(earlier, 4):  # dict, local, arg, getrefcount
+        earlier += grad_child  # the walk's own array: add in place, allocate nothing
+    else:
+        pending[child] = earlier + grad_child
 
 
 def _private(array, references) -> bool:

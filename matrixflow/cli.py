@@ -12,7 +12,7 @@
         and a check of that closed form on random numbers.
     matrixflow demo [--png PATH]
         train MLPRegressor and RNNRegressor on the yearly sunspot numbers and print their
-        held-out R² and RMSE beside the persistence forecast (needs scikit-learn; a PNG of
+        held-out R² and RMSE beside the persistence forecast and a linear autoregression (a PNG of
         the loss curves and forecasts when matplotlib is installed).
 """
 
@@ -217,7 +217,9 @@ def main(argv=None) -> int:
     explain.add_argument("--seed", type=int, default=0, help="seed of the numeric check")
     demo = commands.add_parser("demo", help="train both estimators on real data and score "
                                             "them against a naive forecast")
-    demo.add_argument("--png", default="matrixflow-demo.png", help="where to save the plot")
+    demo.add_argument("--png", default="matrixflow-demo.png",
+                      help="where to save the plot: a file, or a folder to save "
+                           "matrixflow-demo.png in")
     args = parser.parse_args(argv)
     try:
         if args.command == "verify":
@@ -236,8 +238,8 @@ def main(argv=None) -> int:
 
             try:
                 demo_module.run(args.png)
-            except OSError as exc:
-                print(f"matrixflow demo: {exc}", file=sys.stderr)
+            except (OSError, ValueError) as exc:
+                print(f"matrixflow demo: {str(exc).removeprefix('demo: ')}", file=sys.stderr)
                 return 1
             return 0
         print(op_table_markdown())

@@ -314,7 +314,14 @@ class Sequential(Module):
         return x
 
     def __getitem__(self, index):
+        """One module, or for a slice the Sequential of those modules (as torch), so that
+        `model[:-1](x)` runs the first layers."""
+        if isinstance(index, slice):
+            return Sequential(*self.layers[index])
         return self.layers[index]
+
+    def __iter__(self):
+        return iter(self.layers)
 
     def __len__(self) -> int:
         return len(self.layers)

@@ -13,6 +13,7 @@ They are thin: each calls the op of the same name in `matrixflow.ops`.
 from __future__ import annotations
 
 import itertools
+import math
 import numbers
 
 import numpy as np
@@ -413,21 +414,23 @@ def _result(data, op, left, right, attrs, requires_grad) -> Node:
     return node
 
 
-_SCALARS: dict = {}  # (value, dtype) → a read-only 1×1 constant leaf, shared
+_SCALARS: dict = {}  # (value, dtype char[, sign]) → (read-only 1×1 leaf, its 0-d view)
 
 
-def _scalar_leaf(value, dtype) -> Node:
-    """The constant leaf for a Python number beside a Node (`x * 0.9`), made once: a training
-    loop multiplies by the same numbers again and again."""
-    key = (value, dtype)
-    leaf = _SCALARS.get(key)
-    if leaf is None:
+def _scalar_constant(value, dtype):
+    """The constant leaf for a Python number beside a Node (`x * 0.9`) and a 0-d view of it,
+    made once per number and precision: a training loop multiplies by the same numbers again
+    and again.  The element-wise ops compute with the 0-d view, because NumPy broadcasts a 0-d
+    operand about three times faster than a 1×1 one on small matrices."""
+    key = (value, dtype.char) if value else (value, dtype.char, math.copysign(1.0, value))
+    constant = _SCALARS.get(key)  # (0.0 and −0.0 are equal keys, not equal constants)
+    if constant is None:
         if len(_SCALARS) > 4096:  # many different numbers: start afresh rather than grow
             _SCALARS.clear()
         data = np.full((1, 1), value, dtype=dtype)
         data.flags.writeable = False  # shared between graphs: nobody may change it
-        leaf = _SCALARS[key] = _leaf(data)
-    return leaf
+        constant = _SCALARS[key] = (_leaf(data), data.reshape(()))
+    return constant
 
 
 def as_operand(value, like: Node | None = None) -> Node:
@@ -436,7 +439,7 @@ def as_operand(value, like: Node | None = None) -> Node:
     if isinstance(value, Node):
         return value
     if like is not None and type(value) in (float, int) and type(like.data) is np.ndarray:
-        return _scalar_leaf(value, like.data.dtype)
+        return _scalar_constant(value, like.data.dtype)[0]
     dtype = None
     if like is not None and not (
         getattr(value, "dtype", None) is not None and value.dtype.kind == "f"

@@ -18,6 +18,7 @@ and how it predicts and scores.
 
 from __future__ import annotations
 
+import time
 import warnings
 from itertools import pairwise
 from numbers import Integral
@@ -32,7 +33,16 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 import matrixflow as mf
 
-from ._persistence import load_estimator, save_estimator
+from ._persistence import (
+    check_loaded,
+    check_positive_int,
+    check_solver_state,
+    check_weight,
+    load_estimator,
+    require,
+    save_estimator,
+    solver_kind,
+)
 from ._training import (
     check_finite,
     check_params,
@@ -103,8 +113,10 @@ class BaseMLP(BaseEstimator):
 
     # ---- scikit-learn's API ----------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
-        """Fit the network to X (n_samples, n_features) and y."""
-        return self._fit(X, y, sample_weight, incremental=False)
+        """Fit the network to X (n_samples, n_features) and y: (n_samples,), or (n_samples,
+        n_outputs) for several targets (regressor) or an indicator matrix (classifier)."""
+        with mf.enable_grad():  # training needs the tree, even inside mf.no_grad()
+            return self._fit(X, y, sample_weight, incremental=False)
 
     def _stochastic(self):
         if self.solver not in ("sgd", "adam"):
@@ -115,7 +127,8 @@ class BaseMLP(BaseEstimator):
     @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over X, y, continuing from the current weights (the first call starts)."""
-        return self._fit(X, y, sample_weight, incremental=True)
+        with mf.enable_grad():  # training needs the tree, even inside mf.no_grad()
+            return self._fit(X, y, sample_weight, incremental=True)
 
     def save(self, path):
         """Write the fitted model (parameters, weights, history, solver state) to an .npz file."""
@@ -126,8 +139,13 @@ class BaseMLP(BaseEstimator):
 
     @classmethod
     def load(cls, path):
-        """A model written by `save`: predicts the same, and partial_fit continues from it."""
-        model, solver_state = load_estimator(cls, path)
+        """A model written by `save`: predicts the same, and partial_fit continues from it.
+
+        `path` is a file name (".npz" may be left off) or a file object opened for reading.
+        A file that `save` did not write, or one damaged since, raises ValueError naming the
+        entry that is wrong."""
+        model, solver_state = load_estimator(cls, path, cls._FITTED)
+        check_loaded(cls, path, lambda: model._check_loaded(solver_state))
         for name in ("loss_curve_", "validation_scores_"):
             if isinstance(getattr(model, name, None), np.ndarray):
                 setattr(model, name, getattr(model, name).tolist())
@@ -135,12 +153,39 @@ class BaseMLP(BaseEstimator):
             model.feature_names_in_ = np.asarray(model.feature_names_in_, dtype=object)
         model._loaded()
         if solver_state:
-            model._optimizer = make_solver(model, model._parameters())
+            model._optimizer = make_solver(model, model._parameters(),
+                                           solver_kind(solver_state))
             model._optimizer.restore(solver_state)
         return model
 
+    def _check_loaded(self, solver_state):
+        """A loaded model's parameters and weights must make a network that can predict."""
+        require(self, "coefs_", "intercepts_", "n_features_in_", "n_outputs_", "n_layers_",
+                "out_activation_", "n_iter_")
+        check_params(self)
+        check_positive_int("n_features_in_", self.n_features_in_)
+        check_positive_int("n_outputs_", self.n_outputs_)
+        self._check_outputs()
+        coefs, intercepts = list(self.coefs_), list(self.intercepts_)
+        if not len(coefs) == len(intercepts) == self.n_layers_ - 1:
+            raise ValueError(f"{len(coefs)} weight matrices, {len(intercepts)} intercept "
+                             f"vectors and n_layers_={self.n_layers_} do not agree")
+        fan_in = self.n_features_in_
+        for layer, (coef, intercept) in enumerate(zip(coefs, intercepts)):
+            last = layer == len(coefs) - 1
+            fan_out = self.n_outputs_ if last or np.ndim(coef) != 2 else coef.shape[1]
+            check_weight(f"coefs_[{layer}]", coef, (fan_in, fan_out))
+            check_weight(f"intercepts_[{layer}]", intercept, (fan_out,))
+            fan_in = fan_out
+        check_solver_state(solver_state, self._parameters())
+
+    def _check_outputs(self):
+        """A loaded model's out_activation_ (and a subclass's own fitted attributes) must be
+        ones its fit could have set: ValueError (KeyError for one missing) otherwise."""
+        raise NotImplementedError
+
     def _loaded(self):
-        """Rebuild what the file cannot hold (a subclass's hook)."""
+        """Rebuild what the file cannot hold (a subclass's hook), once it has been checked."""
 
     # ---- the network -------------------------------------------------------------------------
     def _parameters(self):
@@ -267,23 +312,40 @@ class BaseMLP(BaseEstimator):
                 p.data[...] = packed[start:start + size].reshape(shape)
                 start += size
 
+        evaluated = {}  # the point last evaluated and the loss reported there
+
         def objective_and_gradient(packed):
             unpack(packed)
-            objective, _ = self._objective(parameters, X, y, weights)
+            objective, reported = self._objective(parameters, X, y, weights)
+            evaluated.update(x=packed.copy(), loss=reported)
             for p in parameters:
                 p.grad = None
             objective.backward()
             return objective.item(), np.concatenate([p.grad.ravel() for p in parameters])
 
+        iteration = {"count": 0, "started": time.perf_counter()}
+
+        def print_iteration(intermediate_result):
+            """verbose: one line per L-BFGS iteration, as the stochastic solvers print per
+            epoch (the loss is the one loss_ reports, at the iteration's point)."""
+            if not np.array_equal(intermediate_result.x, evaluated.get("x")):
+                objective_and_gradient(intermediate_result.x)
+            iteration["count"] += 1
+            now = time.perf_counter()
+            print(f"Iteration {iteration['count']}, loss = {evaluated['loss']:.8f}, "
+                  f"time = {now - iteration['started']:.3f} s")
+            iteration["started"] = now
+
         packed = np.concatenate([p.data.ravel() for p in parameters])
         result = scipy.optimize.minimize(
             objective_and_gradient, packed, method="L-BFGS-B", jac=True,
+            callback=print_iteration if self.verbose else None,
             options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
         unpack(result.x)
         if result.status != 0:
             warnings.warn(f"lbfgs failed to converge after {result.nit} iteration(s) "
                           f"(status={result.status}): {result.message}. Increase the number of "
                           f"iterations (max_iter={self.max_iter}) or scale the data.",
-                          ConvergenceWarning, stacklevel=3)
+                          ConvergenceWarning, stacklevel=4)  # _fit_lbfgs ← _fit ← fit ← caller
         self.n_iter_ = min(result.nit, self.max_iter)
         self.loss_ = self._objective(parameters, X, y, weights)[1]

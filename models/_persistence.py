@@ -91,35 +91,160 @@ def save_estimator(estimator, path, fitted, solver_state):
 
 
 def _resolve(path):
-    """`path`, or `path` + ".npz" when that is what np.savez wrote for it."""
+    """`path`, or `path` + ".npz" when that is what np.savez wrote for it; a file object as is."""
+    if hasattr(path, "read"):
+        return path
     path = os.fspath(path)
     if not os.path.exists(path) and os.path.exists(path + ".npz"):
         return path + ".npz"
     return path
 
 
-def load_estimator(cls, path):
-    """(estimator, solver state) from a file written by save_estimator for class `cls`."""
-    path = _resolve(path)
+class DamagedFileError(ValueError):
+    """A file that is not, or is no longer, what `save` wrote; the message says which entry."""
+
+
+def _read(path):
+    """The entries of the .npz file at `path` as a dict of arrays (no pickle ever)."""
     try:
-        with np.load(path, allow_pickle=False) as stored:
-            stored = dict(stored)
-    except (ValueError, OSError, zipfile.BadZipFile) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise ValueError(f"load: {path} is not a saved matrixflow estimator ({exc})") from exc
-    if not isinstance(stored, dict) or str(stored.get("format", "")) != FORMAT:
-        raise ValueError(f"load: {path} is not a saved matrixflow estimator")
-    if str(stored["class"]) != cls.__name__:
-        raise ValueError(f"load: {path} holds a {stored['class']}, not a {cls.__name__}; "
-                         f"use {stored['class']}.load")
-    params = json.loads(str(stored["params"]))
-    for name in stored.get("tuple_params", np.array([], dtype=str)).tolist():
-        params[name] = tuple(params[name])
-    for name in _names(stored, "param_array"):
-        params[name] = stored[f"param_array/{name}"]
-    estimator = cls(**params)
-    for name in _names(stored, "fitted"):
-        setattr(estimator, name, _unflatten(f"fitted/{name}", stored))
-    solver = {name: _unflatten(f"solver/{name}", stored) for name in _names(stored, "solver")}
+        loaded = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DamagedFileError(f"load: {_label(path)} is not a saved matrixflow estimator "
+                               f"({exc})") from exc
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise DamagedFileError(f"load: {_label(path)} holds a single array (.npy), not a saved "
+                               "estimator; `save` writes an .npz file")
+    try:
+        with loaded:
+            return dict(loaded)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DamagedFileError(f"load: {_label(path)} is not a saved matrixflow estimator "
+                               f"({exc})") from exc
+
+
+def _label(path):
+    return getattr(path, "name", "the file object") if hasattr(path, "read") else str(path)
+
+
+def load_estimator(cls, path, fitted=None):
+    """(estimator, solver state) from a file written by save_estimator for class `cls`.
+
+    Only the fitted attributes named in `fitted` are taken (any, when it is None); anything
+    else in the file, an entry missing, parameters that are not JSON or not `cls`'s, raise
+    DamagedFileError naming it.
+    """
+    path = _resolve(path)
+    label = _label(path)
+    stored = _read(path)
+
+    def damaged(what):
+        return DamagedFileError(f"load: {label} is damaged or was not written by "
+                                f"{cls.__name__}.save: {what}")
+
+    fmt = str(stored.get("format", ""))
+    if fmt != FORMAT:
+        if fmt.startswith(FORMAT.split("/")[0] + "/"):
+            raise DamagedFileError(f"load: {label} was written in format {fmt!r}; this version "
+                                   f"of matrixflow reads {FORMAT!r}")
+        raise DamagedFileError(f"load: {label} is not a saved matrixflow estimator")
+    try:
+        if str(stored["class"]) != cls.__name__:
+            raise DamagedFileError(f"load: {label} holds a {stored['class']}, not a "
+                                   f"{cls.__name__}; use {stored['class']}.load")
+        try:
+            params = json.loads(str(stored["params"]))
+        except json.JSONDecodeError as exc:
+            raise damaged(f"its parameters are not valid JSON ({exc})") from exc
+        if not isinstance(params, dict):
+            raise damaged("its parameters are not a JSON object")
+        for name in stored.get("tuple_params", np.array([], dtype=str)).tolist():
+            if name in params:
+                params[name] = tuple(params[name])
+        for name in _names(stored, "param_array"):
+            params[name] = stored[f"param_array/{name}"]
+        valid = cls().get_params(deep=False)
+        unknown = sorted(set(params) - set(valid))
+        if unknown:
+            raise damaged(f"unknown parameter(s) {unknown} for {cls.__name__}")
+        estimator = cls(**params)
+        for name in _names(stored, "fitted"):
+            if fitted is not None and name not in fitted:
+                raise damaged(f"unexpected entry 'fitted/{name}'")
+            setattr(estimator, name, _unflatten(f"fitted/{name}", stored))
+        solver = {name: _unflatten(f"solver/{name}", stored) for name in _names(stored, "solver")}
+    except KeyError as exc:
+        raise damaged(f"the entry {exc} is missing") from exc
     return estimator, solver
+
+
+def check_loaded(cls, path, checks):
+    """Run `checks()` (the estimator's consistency checks of a loaded model), reporting a
+    failure as a DamagedFileError naming the file."""
+    try:
+        checks()
+    except KeyError as exc:
+        raise DamagedFileError(f"load: {_label(_resolve(path))} is damaged or was not written "
+                               f"by {cls.__name__}.save: the entry {exc} is missing") from exc
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise DamagedFileError(f"load: {_label(_resolve(path))} is damaged or was not written "
+                               f"by {cls.__name__}.save: {exc}") from exc
+
+
+def require(estimator, *names):
+    """KeyError naming the file entry of the first fitted attribute that is missing."""
+    for name in names:
+        if not hasattr(estimator, name):
+            raise KeyError(f"fitted/{name}")
+
+
+def check_weight(name, value, shape):
+    """`value` must be a floating-point array of `shape`."""
+    if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
+        kind = value.dtype.str if isinstance(value, np.ndarray) else type(value).__name__
+        raise ValueError(f"{name} holds {kind} values, not floating-point numbers")
+    if value.shape != tuple(shape):
+        raise ValueError(f"{name} has shape {value.shape}, expected {tuple(shape)}")
+
+
+def check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+SOLVER_STATE_KEYS = {"sgd": ("learning_rate", "velocity"),
+                     "adam": ("learning_rate", "step", "m", "v")}
+
+
+def solver_kind(solver_state):
+    """Which solver wrote `solver_state`: Adam keeps step, m and v, SGD a velocity.  (It may
+    not be the `solver` parameter: set_params after fit does not replace a solver that
+    partial_fit goes on with.)"""
+    return "adam" if {"step", "m", "v"} & set(solver_state) else "sgd"
+
+
+def check_solver_state(solver_state, params):
+    """The saved solver state must have its solver's entries, one array per parameter, each
+    of the parameter's shape.  (No state at all is a model whose solver never stepped.)"""
+    if not solver_state:
+        return
+    for key in SOLVER_STATE_KEYS[solver_kind(solver_state)]:
+        if key not in solver_state:
+            raise KeyError(f"solver/{key}")
+    for key, values in solver_state.items():
+        if key == "learning_rate":
+            continue
+        if isinstance(values, (list, tuple)):
+            count = len(values)
+        else:
+            count = len(values) if isinstance(values, np.ndarray) and values.ndim else 0
+        if count != len(params):
+            raise ValueError(f"the solver state {key!r} holds {count} entries for "
+                             f"{len(params)} parameters")
+        if key == "step":  # one count per parameter, saved as one integer array
+            continue
+        for position, (value, param) in enumerate(zip(values, params)):
+            if np.shape(value) != param.shape:
+                raise ValueError(f"the solver state {key!r} for parameter {position} has shape "
+                                 f"{np.shape(value)}, the parameter {param.shape}")

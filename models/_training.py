@@ -1,4 +1,4 @@
-"""What both estimators share: their parameters' checks, and scikit-learn's training loop.
+"""What the estimators share: their parameters' checks, and scikit-learn's training loop.
 
 The loop is scikit-learn's `_fit_stochastic` (epochs of shuffled mini-batches, an optional
 validation split, the no-improvement stopping rule, ConvergenceWarning), with the random draws
@@ -91,8 +91,10 @@ def check_params(estimator, extra=None):
                                             f"{expected}, got {value!r}")
 
 
-def make_solver(estimator, params):
-    if estimator.solver == "sgd":
+def make_solver(estimator, params, solver=None):
+    """The estimator's solver over `params`; `solver` ("sgd" or "adam") overrides its
+    parameter, for a loaded model whose saved state is another solver's."""
+    if (solver or estimator.solver) == "sgd":
         return SklearnSGD(params, estimator.learning_rate_init, estimator.learning_rate,
                           estimator.momentum, estimator.nesterovs_momentum, estimator.power_t)
     return SklearnAdam(params, estimator.learning_rate_init, estimator.beta_1, estimator.beta_2,
@@ -131,6 +133,10 @@ def start_history(estimator):
         estimator.best_loss_ = np.inf
 
 
+# fit_stochastic ← _fit ← fit or partial_fit ← the user's line, where its warnings point
+_CALLER = 4
+
+
 def fit_stochastic(estimator, X, y, sample_weight, incremental, train_batch, after_epoch=None):
     """scikit-learn's epoch loop.  `train_batch(X, y, w)` runs forward, backward and one solver
     step on a batch and returns its loss; `after_epoch()` may record per-epoch extras."""
@@ -162,7 +168,7 @@ def fit_stochastic(estimator, X, y, sample_weight, incremental, train_batch, aft
     else:
         if estimator.batch_size > n_samples:
             warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going "
-                          "to be clipped", stacklevel=3)
+                          "to be clipped", stacklevel=_CALLER)
         batch_size = int(np.clip(estimator.batch_size, 1, n_samples))
 
     optimizer = estimator._optimizer
@@ -200,11 +206,34 @@ def fit_stochastic(estimator, X, y, sample_weight, incremental, train_batch, aft
             if estimator.n_iter_ == estimator.max_iter:
                 warnings.warn(f"Stochastic Optimizer: Maximum iterations ({estimator.max_iter}) "
                               "reached and the optimization hasn't converged yet.",
-                              ConvergenceWarning, stacklevel=3)
+                              ConvergenceWarning, stacklevel=_CALLER)
     except KeyboardInterrupt:
-        warnings.warn("Training interrupted by user.", stacklevel=3)
+        warnings.warn("Training interrupted by user.", stacklevel=_CALLER)
     if estimator.early_stopping:
         estimator._restore(estimator._best_parameters)
+    elif not incremental:  # partial_fit's chunks may differ: their losses are not comparable
+        _warn_if_diverged(estimator)
+
+
+DIVERGED = 10.0  # a fit whose last epoch's loss is this many times its best has diverged
+
+
+def _warn_if_diverged(estimator):
+    """A ConvergenceWarning when this fit ended far above its best epoch: the stopping rule
+    stops a diverging run after n_iter_no_change epochs and returns its last, worst, weights
+    (scikit-learn does the same, silently)."""
+    curve = estimator.loss_curve_[len(estimator.loss_curve_) - estimator.n_iter_:]
+    finite = np.where(np.isfinite(curve), curve, np.inf)
+    best = int(np.argmin(finite)) if len(curve) else 0
+    if not len(curve) or not np.isfinite(finite[best]) or not curve[-1] > DIVERGED * finite[best]:
+        return
+    hint = ", or set clip_norm" if hasattr(estimator, "clip_norm") else ""
+    data = "X" if is_classifier(estimator) else "X and y"  # labels are not scaled
+    warnings.warn(f"Training diverged: the training loss rose from {curve[best]:.4g} (epoch "
+                  f"{best + 1}) to {curve[-1]:.4g} (epoch {len(curve)}), and the model is the "
+                  f"last epoch's. Lower learning_rate_init (now {estimator.learning_rate_init})"
+                  f", scale {data} (e.g. StandardScaler){hint}.", ConvergenceWarning,
+                  stacklevel=_CALLER + 1)
 
 
 def _update_no_improvement_count(estimator, X_val, y_val, w_val):

@@ -9,6 +9,7 @@ s₁ … s_N, row i of X is (s_i, …, s_{i+window−1}) and y_i = s_{i+window�
 from __future__ import annotations
 
 import csv
+import numbers
 from importlib import resources
 
 import numpy as np
@@ -37,8 +38,9 @@ def make_windows(values, window: int, horizon: int = 1, sequences: bool = False)
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 1:
         raise ValueError(f"make_windows: the series must be 1-D, got shape {values.shape}")
-    if window < 1 or horizon < 1:
-        raise ValueError(f"make_windows: window and horizon must be ≥ 1, got {window}, {horizon}")
+    for name, value in (("window", window), ("horizon", horizon)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"make_windows: {name} must be an integer ≥ 1, got {value!r}")
     n = values.size - window - horizon + 1
     if n < 1:
         raise ValueError(f"make_windows: a series of {values.size} values is too short for "

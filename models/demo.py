@@ -2,8 +2,10 @@
 
 Yearly sunspot numbers (1700–2008, public domain): predict next year's number from the last
 ten.  The models learn on the years up to 1949 and are scored on 1950–2008, which they never
-saw; "persistence" (next year = this year) is the baseline.  With matplotlib installed, the loss
-curves and the forecasts are saved as a PNG.
+saw, beside two baselines: "persistence" (next year = this year) and a linear regression on
+the same ten years (an AR(10) model, least squares), the simplest model a network must beat to
+be worth its training.  With matplotlib installed, the loss curves and the forecasts are saved
+as a PNG.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LinearRegression
 
 from . import datasets
 from .mlp import MLPRegressor
@@ -30,15 +33,43 @@ def _scores(truth, prediction):
     return r2, float(np.sqrt(np.mean(residual**2)))
 
 
-def run(png_path="matrixflow-demo.png", out=None):
+DEFAULT_PNG = "matrixflow-demo.png"
+
+
+def _plot_path(path):
+    """The file the plot will be written to, checked before any training: a folder gets
+    DEFAULT_PNG inside it, a name without an extension gets ".png" (as matplotlib would add,
+    so the name printed is the one written), and an extension matplotlib cannot write, or a
+    folder that does not exist, raises."""
+    path = os.fspath(path)
+    if os.path.isdir(path) or path.endswith((os.sep, "/")):
+        path = os.path.join(path, DEFAULT_PNG)
+    extension = os.path.splitext(path)[1]
+    if not extension:
+        path += ".png"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):  # fail before training, not after
+        raise FileNotFoundError(f"demo: the folder for {path} does not exist")
+    formats = _image_formats()
+    if extension and formats is not None and extension[1:].lower() not in formats:
+        raise ValueError(f"demo: matplotlib cannot write {extension!r} images ({path}); use "
+                         f"one of {', '.join('.' + f for f in sorted(formats))}")
+    return path
+
+
+def _image_formats():
+    """The file extensions matplotlib can save to, or None without matplotlib."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return None
+    return set(Figure().canvas.get_supported_filetypes())
+
+
+def run(png_path=DEFAULT_PNG, out=None):
     """Train, score and print; return {model name: (R², RMSE)} on the held-out years."""
     out = out or sys.stdout
-    png_path = os.fspath(png_path)
-    if not os.path.splitext(png_path)[1]:
-        png_path += ".png"  # matplotlib would add it; say the name it really writes
-    folder = os.path.dirname(os.path.abspath(png_path))
-    if not os.path.isdir(folder):  # fail before training, not after
-        raise FileNotFoundError(f"demo: the folder for {png_path} does not exist")
+    png_path = _plot_path(png_path)
     data = datasets.load_sunspots(window=WINDOW, sequences=True)
     years = data.target_times.astype(int)
     train = years < FIRST_TEST_YEAR
@@ -59,9 +90,14 @@ def run(png_path="matrixflow-demo.png", out=None):
           file=out)
     print(f"{'model':<40} {'test R²':>8} {'RMSE':>7} {'epochs':>7} {'fit':>8}", file=out)
     truth = data.y[~train]
-    results = {"persistence (next year = this year)": _scores(truth, data.X[~train, -1, 0])}
-    print(f"{'persistence (next year = this year)':<40} {results[next(iter(results))][0]:8.3f} "
-          f"{results[next(iter(results))][1]:7.1f} {'—':>7} {'—':>8}", file=out)
+    linear = LinearRegression().fit(data.X[train, :, 0], data.y[train])
+    results = {
+        "persistence (next year = this year)": _scores(truth, data.X[~train, -1, 0]),
+        f"linear regression on the last {WINDOW} (AR)": _scores(
+            truth, linear.predict(data.X[~train, :, 0])),
+    }
+    for name, (r2, rmse) in results.items():
+        print(f"{name:<40} {r2:8.3f} {rmse:7.1f} {'—':>7} {'—':>8}", file=out)
     forecasts, curves = {}, {}
     for name, (model, inputs) in models.items():
         started = time.perf_counter()

@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 import matrixflow as mf
 
 from ._mlp_base import FITTED, BaseMLP
+from ._persistence import require
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):
@@ -51,10 +52,6 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun)
         self.loss = loss
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit the network to X (n_samples, n_features) and y (n_samples,) or (n, n_outputs)."""
-        return self._fit(X, y, sample_weight, incremental=False)
-
     def predict(self, X):
         """Predictions: (n_samples,) for one output, (n_samples, n_outputs) otherwise."""
         check_is_fitted(self)
@@ -74,6 +71,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     def _output_activation(self):
         return "exp" if self.loss == "poisson" else "identity"
+
+    def _check_outputs(self):
+        if self.out_activation_ not in ("identity", "exp"):
+            raise ValueError(f"out_activation_ must be 'identity' or 'exp', got "
+                             f"{self.out_activation_!r}")
 
     def _predict(self, X, check_input=True):
         prediction = self._forward_fast(X, check_input)
@@ -99,6 +101,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             data_term = mf.sum(weights[:, None] * (Z - y) ** 2)
         reported = 0.5 * np.average((y - Z.data) ** 2, weights=weights, axis=0).mean()
         return data_term * (0.5 / total_weight), reported
+
+
+# the output scikit-learn gives each kind of target (LabelBinarizer's y_type_)
+_OUTPUT_OF_LABELS = {"binary": "logistic", "multiclass": "softmax",
+                     "multilabel-indicator": "logistic"}
 
 
 def _clipped(probabilities):
@@ -152,7 +159,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 self.classes_ = unique_labels(classes)
                 multilabel = type_of_target(y).startswith("multilabel")
                 self._set_binarizer(LabelBinarizer().fit(y if multilabel else classes))
-        return self._fit(X, y, sample_weight, incremental=True)
+        with mf.enable_grad():  # training needs the tree, even inside mf.no_grad()
+            return self._fit(X, y, sample_weight, incremental=True)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -162,6 +170,25 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _set_binarizer(self, binarizer):
         self._label_binarizer = binarizer
         self._label_type = binarizer.y_type_  # saved with the model, to rebuild it on load
+
+    def _check_outputs(self):
+        """classes_ and the label type must fit the outputs: one logistic output for two
+        classes, else one output per class (softmax) or per label (logistic)."""
+        require(self, "classes_", "_label_type")
+        label_type, classes = self._label_type, self.classes_
+        if not isinstance(label_type, str) or label_type not in _OUTPUT_OF_LABELS:
+            raise ValueError(f"_label_type must be one of {sorted(_OUTPUT_OF_LABELS)}, got "
+                             f"{label_type!r}")
+        if not isinstance(classes, np.ndarray) or classes.ndim != 1 or not len(classes):
+            raise ValueError(f"classes_ must be a 1-D array of the classes, got {classes!r}")
+        binary = label_type == "binary"
+        if (self.n_outputs_ != 1 or len(classes) > 2) if binary else (
+                self.n_outputs_ != len(classes)):
+            raise ValueError(f"n_outputs_={self.n_outputs_} does not fit {len(classes)} "
+                             f"classes_ of a {label_type} target")
+        if self.out_activation_ != _OUTPUT_OF_LABELS[label_type]:
+            raise ValueError(f"out_activation_ must be {_OUTPUT_OF_LABELS[label_type]!r} for a "
+                             f"{label_type} target, got {self.out_activation_!r}")
 
     def _loaded(self):
         binarizer = LabelBinarizer()

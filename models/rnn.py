@@ -23,7 +23,16 @@ from sklearn.utils.validation import check_is_fitted
 import matrixflow as mf
 from matrixflow import nn, optim
 
-from ._persistence import load_estimator, save_estimator
+from ._persistence import (
+    check_loaded,
+    check_positive_int,
+    check_solver_state,
+    check_weight,
+    load_estimator,
+    require,
+    save_estimator,
+    solver_kind,
+)
 from ._training import (
     check_finite,
     check_params,
@@ -104,11 +113,13 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         """Fit to X (n_samples, seq_len, n_features) and y: (n_samples,) or (n_samples,
         n_outputs) for one prediction per sequence, (n_samples, seq_len, n_outputs) for one per
         step."""
-        return self._fit(X, y, sample_weight, incremental=False)
+        with mf.enable_grad():  # training needs the tree, even inside mf.no_grad()
+            return self._fit(X, y, sample_weight, incremental=False)
 
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over X, y, continuing from the current weights (the first call starts)."""
-        return self._fit(X, y, sample_weight, incremental=True)
+        with mf.enable_grad():  # training needs the tree, even inside mf.no_grad()
+            return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
         """Predictions shaped like the y the model was fitted on."""
@@ -119,7 +130,9 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         """R² of the predictions (for one prediction per step, over all steps of all samples)."""
         check_is_fitted(self)
         X = self._check_X(X)
-        return self._score(X, self._check_y(y, X), sample_weight)
+        y = self._check_y(y, X)
+        self._check_y_fits(y)
+        return self._score(X, y, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -138,23 +151,67 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
 
     @classmethod
     def load(cls, path):
-        """A model written by `save`: predicts the same, and partial_fit continues from it."""
-        model, solver_state = load_estimator(cls, path)
+        """A model written by `save`: predicts the same, and partial_fit continues from it.
+
+        `path` is a file name (".npz" may be left off) or a file object opened for reading.
+        A file that `save` did not write, or one damaged since, raises ValueError naming the
+        entry that is wrong."""
+        model, solver_state = load_estimator(cls, path, _FITTED)
+        check_loaded(cls, path, lambda: model._check_loaded(solver_state))
         for name in ("loss_curve_", "grad_norm_curve_", "validation_scores_"):
             if isinstance(getattr(model, name, None), np.ndarray):
                 setattr(model, name, getattr(model, name).tolist())
-        hidden_size, num_layers, nonlinearity = np.asarray(model.architecture_).tolist()
-        model._build(np.dtype(model._state[0].dtype), int(hidden_size), int(num_layers),
-                     str(nonlinearity))
         model._network_from_state()
         if solver_state:
-            model._optimizer = make_solver(model, model._network_parameters())
+            model._optimizer = make_solver(model, model._network_parameters(),
+                                           solver_kind(solver_state))
             model._optimizer.restore(solver_state)
         return model
 
+    def _check_loaded(self, solver_state):
+        """Rebuild the recorded architecture and check the saved weights fit it."""
+        require(self, "n_features_in_", "n_outputs_", "many_to_many_", "architecture_",
+                "_state", "_output_ndim", "n_iter_")
+        check_params(self, _RNN_CONSTRAINTS)
+        architecture = np.asarray(self.architecture_).tolist()
+        try:
+            hidden_size, num_layers, nonlinearity = architecture
+            hidden_size, num_layers = int(hidden_size), int(num_layers)
+            if hidden_size < 1 or num_layers < 1 or nonlinearity not in ("tanh", "relu"):
+                raise ValueError
+        except (ValueError, TypeError):
+            raise ValueError(f"architecture_ must be [hidden_size, num_layers, nonlinearity] "
+                             f"with positive sizes and 'tanh' or 'relu', got {architecture!r}"
+                             ) from None
+        if not isinstance(self.many_to_many_, (bool, np.bool_)):
+            raise ValueError(f"many_to_many_ must be True or False, got {self.many_to_many_!r}")
+        if self._output_ndim not in (1, 2, 3):
+            raise ValueError(f"_output_ndim must be 1, 2 or 3, got {self._output_ndim!r}")
+        check_positive_int("n_features_in_", self.n_features_in_)
+        check_positive_int("n_outputs_", self.n_outputs_)
+        state = self._state if isinstance(self._state, (list, tuple)) else [self._state]
+        dtype = state[0].dtype if isinstance(state[0], np.ndarray) and \
+            state[0].dtype.kind == "f" else np.float64
+        self._build(np.dtype(dtype), hidden_size, num_layers, str(nonlinearity))
+        names = [name for name, _ in self._rnn.named_parameters()] + ["out_weight", "out_bias"]
+        parameters = self._network_parameters()
+        if len(state) != len(parameters):
+            raise ValueError(f"_state holds {len(state)} weight arrays; the architecture "
+                             f"{self.architecture_} needs {len(parameters)}")
+        for position, (name, saved, p) in enumerate(zip(names, state, parameters)):
+            if not isinstance(saved, np.ndarray) or saved.dtype.kind != "f":
+                check_weight(f"parameter {position} ({name})", saved, p.shape)
+            if saved.shape != p.shape:
+                raise ValueError(f"parameter {position} ({name}) has shape {saved.shape}, the "
+                                 f"architecture needs {p.shape}")
+        check_solver_state(solver_state, parameters)
+
     # ---- data -------------------------------------------------------------------------------
     def _check_X(self, X, reset=False):
-        X = check_array(X, allow_nd=True, dtype=(np.float64, np.float32), ensure_2d=False)
+        if isinstance(X, (list, tuple)):
+            _check_equal_lengths(X)
+        X = check_array(X, allow_nd=True, dtype=(np.float64, np.float32), ensure_2d=False,
+                        input_name="X")
         if X.ndim != 3:
             raise ValueError(
                 f"RNNRegressor: X must be 3-D (n_samples, seq_len, n_features), got shape "
@@ -169,7 +226,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         return X
 
     def _check_y(self, y, X):
-        y = check_array(y, allow_nd=True, ensure_2d=False, dtype=X.dtype)
+        y = check_array(y, allow_nd=True, ensure_2d=False, dtype=X.dtype, input_name="y")
         n, steps = X.shape[:2]
         if y.shape[0] != n:
             raise ValueError(f"RNNRegressor: X has {n} samples but y has {y.shape[0]}")
@@ -181,6 +238,20 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         if y.ndim not in (2, 3):
             raise ValueError(f"RNNRegressor: y must be 1-, 2- or 3-D, got shape {y.shape}")
         return y
+
+    def _check_y_fits(self, y):
+        """y (as _check_y returns it) must be shaped like the fitted model's predictions."""
+        if (y.ndim == 3) != self.many_to_many_:
+            wanted = ("one value per step: give y the shape (n_samples, seq_len, "
+                      f"{self.n_outputs_})" if self.many_to_many_ else
+                      "one value per sequence: give y the shape (n_samples,) or (n_samples, "
+                      f"{self.n_outputs_})")
+            raise ValueError(f"RNNRegressor: y has shape {y.shape}, but the model was fitted "
+                             f"on a {'3' if self.many_to_many_ else '1- or 2'}-D y and "
+                             f"predicts {wanted}")
+        if y.shape[-1] != self.n_outputs_:
+            raise ValueError(f"RNNRegressor: y has {y.shape[-1]} output(s), but the model was "
+                             f"fitted with {self.n_outputs_}")
 
     # ---- the network -------------------------------------------------------------------------
     def _build(self, dtype, hidden_size, num_layers, nonlinearity):
@@ -213,7 +284,14 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         if self.h0 is None:
             return None
         hidden_size, num_layers, _ = self.architecture_
-        h0 = np.asarray(self.h0, dtype=dtype)
+        try:
+            h0 = np.asarray(self.h0, dtype=dtype)
+        except (ValueError, TypeError):
+            raise ValueError(f"RNNRegressor: h0 must be numbers, an array of shape "
+                             f"({hidden_size},) or ({num_layers}, {hidden_size}), or None; got "
+                             f"{self.h0!r}") from None
+        if not np.isfinite(h0).all():
+            raise ValueError(f"RNNRegressor: h0 must be finite, got {self.h0!r}")
         if h0.shape == (hidden_size,):
             h0 = np.broadcast_to(h0, (num_layers, hidden_size))
         if h0.shape != (num_layers, hidden_size):
@@ -292,18 +370,14 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                     f"RNNRegressor: y has {y.shape[1]} columns, as many as the sequences have "
                     "steps; a 2-D y is one prediction per sequence with that many outputs. For "
                     "one prediction per step pass y[:, :, None].", UserWarning, stacklevel=3)
+            _warn_if_far_from_unit_scale(X, y)
             self._build(X.dtype, self.hidden_size, self.num_layers, self.nonlinearity)
             start_history(self)
             self.grad_norm_curve_ = []
             self._best_parameters = self._snapshot()
-        elif (y.ndim == 3) != self.many_to_many_ or y.shape[-1] != self.n_outputs_:
-            raise ValueError("RNNRegressor: y's shape does not match the fitted model's outputs")
-        elif [self.hidden_size, self.num_layers, self.nonlinearity] != self.architecture_:
-            raise ValueError(
-                f"RNNRegressor: hidden_size, num_layers, nonlinearity are now "
-                f"{[self.hidden_size, self.num_layers, self.nonlinearity]} but the network was "
-                f"built with {self.architecture_}; a warm start or partial_fit continues that "
-                "network, so fit afresh (warm_start=False) to build the new one")
+        else:
+            self._check_y_fits(y)
+            self._check_architecture_unchanged()
         parameters = self._network_parameters()
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = make_solver(self, parameters)
@@ -330,6 +404,16 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             p.grad = None  # the last batch's gradients are of no use after fit
         return self
 
+    def _check_architecture_unchanged(self):
+        """A warm start or partial_fit continues the network built, so its parameters must
+        still describe it."""
+        if [self.hidden_size, self.num_layers, self.nonlinearity] != self.architecture_:
+            raise ValueError(
+                f"RNNRegressor: hidden_size, num_layers, nonlinearity are now "
+                f"{[self.hidden_size, self.num_layers, self.nonlinearity]} but the network was "
+                f"built with {self.architecture_}; a warm start or partial_fit continues that "
+                "network, so fit afresh (warm_start=False) to build the new one")
+
     def _snapshot(self):
         return [p.data.copy() for p in self._network_parameters()]
 
@@ -337,3 +421,41 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         for p, saved in zip(self._network_parameters(), snapshot):
             p.data[...] = saved
 
+
+FAR_FROM_UNIT_SCALE = 10.0  # a root mean square above this: the data wants standardizing
+
+
+def _warn_if_far_from_unit_scale(X, y):
+    """A UserWarning when X (any feature) or y (any output) has a root mean square over
+    FAR_FROM_UNIT_SCALE: saturating tanh units, weights drawn at U(±1/√hidden) and the default
+    learning rate make an RNN learn such data very slowly (raw yearly sunspot numbers, RMS
+    ≈ 65, get held-out R² −1.2 at the defaults, 0.80 once divided by their standard
+    deviation), and X is 3-D, so scikit-learn's StandardScaler cannot stand before it in a
+    Pipeline."""
+    for name, data in (("X", X.reshape(-1, X.shape[-1])), ("y", y.reshape(-1, y.shape[-1]))):
+        rms = np.sqrt(np.mean(np.square(data, dtype=np.float64), axis=0))
+        if (rms > FAR_FROM_UNIT_SCALE).any():
+            column = int(np.argmax(rms))
+            which = f" in {'feature' if name == 'X' else 'output'} {column}" if rms.size > 1 \
+                else ""
+            warnings.warn(
+                f"RNNRegressor: {name} is far from unit scale (root mean square {rms[column]:.3g}"
+                f"{which}); an RNN learns such data "
+                f"slowly or not at all. Standardize {name} (e.g. subtract the training mean and "
+                f"divide by the training standard deviation{', per feature' if name == 'X' else ''}"
+                f"){' and scale the predictions back' if name == 'y' else ''}.",
+                UserWarning, stacklevel=4)
+
+
+def _check_equal_lengths(sequences):
+    """X given as a list of sequences: they must share one (seq_len, n_features) shape."""
+    try:
+        shapes = [np.shape(sequence) for sequence in sequences]
+    except ValueError:  # a sequence that is ragged itself
+        shapes = None
+    if shapes is None or len(set(shapes)) > 1:
+        seen = "" if shapes is None else f": {', '.join(map(str, sorted(set(shapes))[:4]))}"
+        raise ValueError(
+            f"RNNRegressor: the sequences in X differ in shape{seen}; every sequence needs the "
+            "same (seq_len, n_features). Pad them to one length, or fit groups of equal length "
+            "one after another with partial_fit.")

@@ -27,6 +27,19 @@ def test_the_series_are_complete_and_windows_line_up(loader, rows, first, last):
     assert loader(window=4, sequences=True).X.shape == (rows - 4, 4, 1)
 
 
+@pytest.mark.parametrize("window, horizon, words", [
+    (2.5, 1, "window must be an integer ≥ 1, got 2.5"),
+    ("3", 1, "window must be an integer ≥ 1, got '3'"),
+    (True, 1, "window must be an integer ≥ 1, got True"),
+    (0, 1, "window must be an integer ≥ 1, got 0"),
+    (3, -1, "horizon must be an integer ≥ 1, got -1"),
+])
+def test_window_and_horizon_must_be_positive_integers(window, horizon, words):
+    with pytest.raises(ValueError) as caught:
+        datasets.load_sunspots(window=window, horizon=horizon)
+    assert words in str(caught.value)
+
+
 def test_windows_of_a_short_series_are_refused():
     with pytest.raises(ValueError, match="too short"):
         datasets.make_windows(np.arange(5.0), window=5)
@@ -39,14 +52,34 @@ def test_demo_beats_persistence_and_saves_its_plot(tmp_path):
     png = tmp_path / "demo.png"
     results = demo.run(png, out=out)
     persistence = results.pop("persistence (next year = this year)")
+    linear = results.pop("linear regression on the last 10 (AR)")
     assert len(results) == 2
     for r2, rmse in results.values():
         assert r2 > persistence[0] + 0.2 and rmse < persistence[1]
+    # the baseline a network must beat to be worth it: least squares on the same inputs
+    assert 0.8 < linear[0] < results["MLPRegressor(hidden_layer_sizes=(32,))"][0]
     text = out.getvalue()
     assert "MLPRegressor" in text and "RNNRegressor" in text and "persistence" in text
+    assert "linear regression" in text
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_demo_command_runs(tmp_path, capsys):
     assert cli.main(["demo", "--png", str(tmp_path / "d.png")]) == 0
     assert "test R²" in capsys.readouterr().out
+
+
+def test_demo_given_a_folder_saves_its_plot_inside(tmp_path, capsys):
+    assert cli.main(["demo", "--png", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["matrixflow-demo.png"]
+    assert f"Saved {tmp_path / 'matrixflow-demo.png'}" in capsys.readouterr().out
+
+
+def test_demo_refuses_an_image_format_matplotlib_cannot_write_before_training(tmp_path, capsys,
+                                                                            monkeypatch):
+    monkeypatch.setattr(demo, "MLPRegressor", None)  # training would fail: it must not start
+    assert cli.main(["demo", "--png", str(tmp_path / "plot.xyz")]) == 1
+    error = capsys.readouterr().err
+    assert "cannot write '.xyz' images" in error and ".png" in error
+    assert error.startswith("matrixflow demo: matplotlib cannot")  # one prefix, not two
+    assert not list(tmp_path.iterdir())

@@ -171,3 +171,14 @@ def test_repr_shows_the_tree():
     text = repr(nn.Sequential(nn.Linear(3, 2), nn.LeakyReLU(0.1)))
     assert "(layers.0): Linear(in_features=3, out_features=2, bias=True)" in text
     assert "LeakyReLU(negative_slope=0.1)" in text
+
+
+def test_a_slice_of_a_sequential_is_a_sequential_sharing_its_layers():
+    """As torch: `model[:-1]` runs the first layers (the features under the head)."""
+    model = nn.Sequential(nn.Linear(3, 4, rng=0), nn.Tanh(), nn.Linear(4, 1, rng=1))
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    body = model[:-1]
+    assert isinstance(body, nn.Sequential) and len(body) == 2
+    assert body[0] is model[0]  # the same parameters, not copies
+    np.testing.assert_allclose(model[-1](body(x)).numpy(), model(x).numpy())
+    assert list(model) == model.layers

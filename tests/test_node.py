@@ -162,3 +162,18 @@ def test_the_package_never_imports_torch_in_its_source():
     for path in Path(mf.__file__).parent.rglob("*.py"):
         text = path.read_text()
         assert "import torch" not in text and "from torch" not in text, path
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero")
+def test_number_constants_keep_their_sign_of_zero_and_their_precision():
+    # Python numbers beside a Node are cached constants: 0.0 and −0.0 compare equal as keys
+    # but are different numbers (1 / (x * −0.0) is −inf).
+    x = mf.Node([[1.0]])
+    assert np.isposinf((1 / (x * 0.0)).item()) and np.isneginf((1 / (x * -0.0)).item())
+    assert np.isneginf((1 / (x * -0.0)).item()) and np.isposinf((1 / (x * 0.0)).item())
+    x32 = mf.Node(np.ones((3, 2), np.float32), requires_grad=True)
+    for y in (x32 * 0.5, 0.5 * x32, x32 + 1, 2 - x32, x32 / 3, 3 / x32):
+        assert y.dtype == np.float32 and y.shape == (3, 2)
+    (1.5 - x32 * 2.0).sum().backward()
+    assert x32.grad.dtype == np.float32
+    np.testing.assert_array_equal(x32.grad, np.full((3, 2), -2.0, np.float32))

@@ -36,6 +36,7 @@ ADD = defop(
              lambda G, Y, A, B: sum_to(G, B.shape)),
     ),
     shapes=_BROADCAST_SHAPES,
+    number_operand=True,
     shape_error=broadcast_error("add"),
     notes=_BROADCAST_NOTE,
 )
@@ -54,6 +55,7 @@ SUB = defop(
              lambda G, Y, A, B: -sum_to(G, B.shape)),
     ),
     shapes=_BROADCAST_SHAPES,
+    number_operand=True,
     shape_error=broadcast_error("sub"),
     notes=_BROADCAST_NOTE,
 )
@@ -82,6 +84,7 @@ MUL = defop(
              lambda G, Y, A, B: sum_to(G * A, B.shape)),
     ),
     shapes=_BROADCAST_SHAPES,
+    number_operand=True,
     shape_error=broadcast_error("mul"),
     notes=_BROADCAST_NOTE,
 )
@@ -101,6 +104,7 @@ DIV = defop(
              lambda G, Y, A, B: -sum_to(G * Y / B, B.shape)),
     ),
     shapes=_BROADCAST_SHAPES,
+    number_operand=True,
     shape_error=broadcast_error("div"),
     notes=_BROADCAST_NOTE,
 )

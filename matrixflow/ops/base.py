@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..autograd import _grad_enabled
-from ..node import Node, _leaf, _result, _scalar_leaf, as_operand
+from ..node import Node, _leaf, _result, _scalar_constant, as_operand
 from ..symbolic.expr import Sym
 
 # The identities a derivation step may use, by the name a rule's steps give them.
@@ -72,32 +72,45 @@ class Op:
     """One row of the op table: forward, differential, one Rule per operand."""
 
     __slots__ = (
+        "_rules",
         "arity",
         "check",
         "differential",
         "family",
+        "fns",
         "forward",
         "name",
         "notes",
-        "rules",
+        "number_operand",
         "shape_error",
         "shapes",
         "summary",
     )
 
     def __init__(self, name, family, summary, forward, differential, rules, check, shape_error,
-                 notes, shapes):
+                 notes, shapes, number_operand=False):
         self.name = name
+        self.number_operand = number_operand
         self.shapes = shapes
         self.family = family
         self.summary = summary
         self.forward = forward
         self.differential = differential
-        self.rules = tuple(rules)
-        self.arity = len(self.rules)
+        self.rules = rules
         self.check = check
         self.shape_error = shape_error
         self.notes = notes
+
+    @property
+    def rules(self) -> tuple:
+        return self._rules
+
+    @rules.setter
+    def rules(self, rules):
+        # The walk calls `fns` (the rules' code, padded to two) to skip two lookups per operand.
+        self._rules = tuple(rules)
+        self.arity = len(self._rules)
+        self.fns = tuple(rule.fn for rule in self._rules) + (None,) * (2 - self.arity)
 
     def __repr__(self) -> str:
         return f"<op {self.name}: {self.summary}>"
@@ -107,7 +120,7 @@ REGISTRY: dict[str, Op] = {}
 
 
 def defop(name, *, family, summary, forward, differential, rules, shapes="A: m×n → Y: m×n",
-          check=None, shape_error=None, notes="", register=True):
+          check=None, shape_error=None, notes="", register=True, number_operand=False):
     """Define an op once and enter it in the registry.
 
     `forward(A[, B], **attrs)` computes Y from arrays; `shapes` names the shapes of the
@@ -116,13 +129,15 @@ def defop(name, *, family, summary, forward, differential, rules, shapes="A: m×
     shapes before the forward runs;
     `shape_error(A, B)` words the error when NumPy rejects the shapes itself (broadcasting).
     `register=False` makes an op outside the table (an experiment, a test's planted bug).
+    `number_operand=True` (element-wise broadcasting ops) lets the forward take a Python
+    number's 0-d array in place of its 1×1 constant leaf.
     """
     if register and name in REGISTRY:
         raise ValueError(f"op {name!r} is defined twice")
     if not 1 <= len(rules) <= 2:
         raise ValueError(f"op {name!r}: an op takes one or two operands, got {len(rules)} rules")
     op = Op(name, family, summary, forward, differential, rules, check, shape_error, notes,
-            shapes)
+            shapes, number_operand)
     if register:
         REGISTRY[name] = op
     return op
@@ -141,21 +156,38 @@ def _is_matrix_array(x) -> bool:
 _FLOAT64, _FLOAT32 = np.dtype(np.float64), np.dtype(np.float32)
 
 
-def _plain_constant(value, like: Node) -> bool:
-    """A Python number, or a 2-D float64/float32 NumPy array, beside a Node of NumPy data: the
-    constants of a training loop (x * 0.9, X_batch @ W), converted without the general checks."""
-    cls = value.__class__
-    if like.data.__class__ is not np.ndarray:
-        return False
-    if cls is float or cls is int:
-        return True
-    return cls is np.ndarray and value.ndim == 2 and value.dtype in (_FLOAT64, _FLOAT32)
+def _with_number(op: Op, a, b, attrs):
+    """op(a, b) where one operand is a Node of NumPy data and the other a Python number (x * 0.9,
+    1 - x): the hot path of training loops, without the general conversions.  None when the
+    operands are anything else."""
+    if a.__class__ is Node:
+        node, number, number_right = a, b, True
+    else:
+        node, number, number_right = b, a, False
+    cls = number.__class__
+    if (cls is not float and cls is not int) or node.data.__class__ is not np.ndarray:
+        return None
+    if op.check is not None:
+        return None  # an op that checks its operands' shapes wants the 1×1 constant
+    leaf, zero_d = _scalar_constant(number, node.data.dtype)
+    constant = zero_d if op.number_operand else leaf.data
+    arrays = (node.data, constant) if number_right else (constant, node.data)
+    try:
+        data = op.forward(*arrays, **attrs) if attrs else op.forward(*arrays)
+    except (ValueError, IndexError, np.linalg.LinAlgError) as exc:
+        raise _failure(op, exc, arrays) from exc
+    if not _grad_enabled.get():
+        return _leaf(data)
+    if number_right:
+        return _result(data, op, node, leaf, attrs, node.requires_grad)
+    return _result(data, op, leaf, node, attrs, node.requires_grad)
 
 
-def _constant_leaf(value, like: Node) -> Node:
-    if value.__class__ is np.ndarray:
-        return _leaf(value)
-    return _scalar_leaf(value, like.data.dtype)
+def _array_pair(value, like: Node) -> bool:
+    """A 2-D float64/float32 NumPy array beside a Node of NumPy data (X_batch @ W): used as a
+    constant leaf as it is, without the general checks."""
+    return (value.__class__ is np.ndarray and like.data.__class__ is np.ndarray
+            and value.ndim == 2 and value.dtype in (_FLOAT64, _FLOAT32))
 
 
 def _operand(op: Op, value, like=None) -> Node:
@@ -202,10 +234,14 @@ def apply2(op: Op, a, b, attrs=None):
     precision.
     """
     if a.__class__ is not Node or b.__class__ is not Node:  # the common case skips this
-        if a.__class__ is Node and _plain_constant(b, a):
-            b = _constant_leaf(b, a)
-        elif b.__class__ is Node and _plain_constant(a, b):
-            a = _constant_leaf(a, b)
+        if a.__class__ is Node or b.__class__ is Node:
+            result = _with_number(op, a, b, attrs)
+            if result is not None:
+                return result
+        if a.__class__ is Node and _array_pair(b, a):
+            b = _leaf(b)
+        elif b.__class__ is Node and _array_pair(a, b):
+            a = _leaf(a)
         else:
             a_is_node = isinstance(a, Node)
             b_is_node = isinstance(b, Node)
