@@ -1,8 +1,9 @@
 """Timing several implementations of one job fairly, in one process.
 
-Each round runs every implementation once, in an order rotated from round to round (A B C,
-B C A, …), so drift in the machine's speed touches all of them alike; the report gives each
-one's median time and the median and range of its per-round ratio to the reference.  Everything
+Each round runs every implementation for one sample (as many calls as last about 50 ms), in an
+order rotated from round to round (A B C, B C A, …), so drift in the machine's speed touches all
+of them alike; the report gives each one's median time per call and the median and range of its
+per-round ratio to the reference.  Everything
 runs in this one process, which also keeps glibc's heap warm for all of them (freed memory
 returned to the OS makes small NumPy workloads page-fault when measured in fresh processes).
 """
@@ -31,22 +32,37 @@ class Result:
         return statistics.median(self.ratios)
 
 
+def _calls_per_sample(job: Callable[[], object], min_time: float) -> int:
+    """How many calls of `job` make one sample of at least `min_time` seconds (one call of a
+    sub-millisecond step is at the mercy of the timer and of every interrupt)."""
+    started = time.perf_counter()
+    job()
+    once = max(time.perf_counter() - started, 1e-7)
+    return max(1, round(min_time / once))
+
+
 def compare(jobs: dict[str, Callable[[], object]], reference: str, rounds: int = 7,
-            warmup: int = 1) -> list[Result]:
-    """Time each job `rounds` times, interleaved; ratios are per round, job / reference."""
+            warmup: int = 1, min_time: float = 0.05) -> list[Result]:
+    """Time each job `rounds` times, interleaved; ratios are per round, job / reference.
+
+    Each sample runs a job enough times to last about `min_time` and records the time per call.
+    """
     names = list(jobs)
     for _ in range(warmup):
         for name in names:
             jobs[name]()
+    calls = {name: _calls_per_sample(jobs[name], min_time) for name in names}
     times = {name: [] for name in names}
     for round_index in range(rounds):
         order = names[round_index % len(names):] + names[:round_index % len(names)]
         for name in order:
+            job, count = jobs[name], calls[name]
             gc.collect()
             gc.disable()
             started = time.perf_counter()
-            jobs[name]()
-            times[name].append(time.perf_counter() - started)
+            for _ in range(count):
+                job()
+            times[name].append((time.perf_counter() - started) / count)
             gc.enable()
     reference_times = times[reference]
     return [Result(name, times[name], [t / r for t, r in zip(times[name], reference_times)])

@@ -357,20 +357,32 @@ def _walk(roots, seeds, create_graph, targets):
 
 
 def _send(grad_child, child, position, op, pending, heap, create_graph):
-    """Add an operand's gradient to what `child` has gathered; queue it on its first."""
+    """Add an operand's gradient to what `child` has gathered; queue it on its first.
+
+    A broadcasting op's rule gives a Ȳ-shaped gradient: it is summed back to the operand's
+    shape here, the one place where broadcasting is undone."""
     if grad_child.shape != child.data.shape:
-        raise RuntimeError(
-            f"{op.name}: the rule for operand {op.rules[position].operand} returned shape "
-            f"{grad_child.shape} for an operand of shape {child.data.shape} "
-            "(a bug in the op's rule)")
+        if not op.broadcasting:
+            raise RuntimeError(
+                f"{op.name}: the rule for operand {op.rules[position].operand} returned shape "
+                f"{grad_child.shape} for an operand of shape {child.data.shape} "
+                "(a bug in the op's rule)")
+        grad_child = _sum_to(grad_child, child.data.shape)
     earlier = pending.get(child)
     if earlier is None:
         pending[child] = grad_child
         heappush(heap, (-child._seq, child))  # sequence numbers are unique: nodes never compare
-    elif not create_graph and _private(earlier, 4):  # dict, local, arg, getrefcount
+    elif (not create_graph and getrefcount(earlier) <= 3  # the dict, this local, the argument
+          and earlier.base is None and earlier.flags.writeable):
         earlier += grad_child  # the walk's own array: add in place, allocate nothing
     else:
         pending[child] = earlier + grad_child
+
+
+def _sum_to(grad, shape):
+    from .ops.reduce import sum_to  # the ops import this module
+
+    return sum_to(grad, shape)
 
 
 def _private(array, references) -> bool:

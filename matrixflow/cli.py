@@ -29,7 +29,8 @@ import time
 from . import opcheck
 from .ops import REGISTRY
 
-FAMILIES = ("arithmetic", "matrix", "element-wise", "reduce", "structure", "losses")
+FAMILIES = ("arithmetic", "matrix", "element-wise", "reduce", "structure", "losses", "layers",
+            "images")
 
 
 def ops_in_table_order():

@@ -95,7 +95,7 @@ def _local_differences(node, position, eps, rng):
         operands.append(np.array(node.right.data, dtype=np.float64, order="C"))
     Y = op.forward(*operands, **attrs)
     seed = rng.standard_normal(Y.shape)
-    analytic = np.asarray(op.rules[position].fn(seed, Y, *operands, **attrs), dtype=np.float64)
+    analytic = np.asarray(op.gradient(position, seed, Y, *operands, **attrs), dtype=np.float64)
     target = operands[position]
     flat = target.reshape(-1)
     here = np.sum(seed * Y)

@@ -1,14 +1,18 @@
-"""Layers as Modules: Linear, RNNCell, RNN, Sequential, activations, and initialisers.
+"""Layers as Modules: Linear, RNNCell, RNN, Sequential, activations, Dropout, BatchNorm1d,
+the image layers Conv2d, MaxPool2d and Flatten (matrixflow.convolution), and initialisers.
 
 Every layer is matrix algebra on a batch whose rows are samples: Linear is Y = X·W + 1·b with W
 (in × out) and b (1 × out), the orientation of scikit-learn's `coefs_` (PyTorch stores Wᵀ); an
 RNN cell is H' = f(X·W_ih + H·W_hh + 1·b).  A Module finds its parameters by looking at its own
 attributes: a Node that requires grad is a parameter, a Module (or a list of them) a child.
+Arrays it registers with `register_buffer` (BatchNorm's running statistics) are state that is
+saved with the parameters but not trained.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterator
 
 import numpy as np
@@ -72,6 +76,13 @@ class Module:
 
     def __init__(self):
         self.training = True
+        self._buffer_names = []
+
+    def register_buffer(self, name: str, array) -> None:
+        """Keep `array` as state saved in state_dict() but not trained (running statistics)."""
+        if name not in self._buffer_names:
+            self._buffer_names.append(name)
+        setattr(self, name, array)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -103,6 +114,15 @@ class Module:
     def parameters(self) -> list[Node]:
         return [p for _, p in self.named_parameters()]
 
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        """(dotted name, array) for every buffer of this module and its children."""
+        for name in getattr(self, "_buffer_names", ()):
+            value = getattr(self, name)
+            if value is not None:
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child.named_buffers(f"{prefix}{name}.")
+
     def train(self, mode: bool = True) -> Module:
         """Training mode (True) or evaluation mode (False), here and in every child."""
         self.training = bool(mode)
@@ -118,12 +138,16 @@ class Module:
             p.grad = None
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter's values, by dotted name."""
-        return {name: p.numpy().copy() for name, p in self.named_parameters()}
+        """A copy of every parameter's values and every buffer, by dotted name."""
+        state = {name: p.numpy().copy() for name, p in self.named_parameters()}
+        state.update((name, np.array(b, copy=True)) for name, b in self.named_buffers())
+        return state
 
     def load_state_dict(self, state: dict, strict: bool = True) -> None:
-        """Copy values into the parameters (in place: optimizers keep their references)."""
-        params = dict(self.named_parameters())
+        """Copy values into the parameters and buffers (in place: optimizers keep their
+        references)."""
+        params = {name: p.data for name, p in self.named_parameters()}
+        params.update(self.named_buffers())
         missing = sorted(set(params) - set(state))
         unexpected = sorted(set(state) - set(params))
         if strict and (missing or unexpected):
@@ -139,7 +163,7 @@ class Module:
                 raise ValueError(
                     f"load_state_dict: {name} has shape {p.shape}, the state gives {value.shape}"
                 )
-            p.data[...] = value
+            p[...] = value
 
     def extra_repr(self) -> str:
         return ""
@@ -353,3 +377,76 @@ class LeakyReLU(Module):
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
+
+
+class Dropout(Module):
+    """In training, zero each entry with probability p and scale the rest by 1/(1 − p)
+    (inverted dropout, as PyTorch); in evaluation, the identity.
+
+    The masks come from the module's own generator, seeded by `rng` (an int, a Generator or
+    None), so a seeded network drops the same entries on every run.
+    """
+
+    def __init__(self, p=0.5, *, rng=None):
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p is the probability of zeroing an entry and must be in "
+                             f"[0, 1], got {p!r}")
+        self.p = float(p)
+        self.rng = np.random.default_rng(rng)
+
+    def forward(self, x):
+        return ops.dropout(x, self.p, self.training, rng=self.rng)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class BatchNorm1d(Module):
+    """Each column (feature) standardised over the batch, then scaled and shifted:
+    Y = (X − 1·μ) ⊙ 1·s ⊙ 1·γ + 1·β, s = 1/√(σ² + ε) — PyTorch's BatchNorm1d on an N × C batch.
+
+    Training uses the batch's mean and biased variance and moves the running statistics towards
+    the batch's mean and unbiased variance by `momentum` (None: their cumulative average);
+    evaluation uses the running statistics.  γ (`weight`, ones) and β (`bias`, zeros) are
+    1 × C parameters when `affine`; `running_mean`, `running_var` (1 × C) and
+    `num_batches_tracked` are buffers when `track_running_stats`.  Defaults are PyTorch's.
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, *, dtype=np.float64):
+        super().__init__()
+        if momentum is not None and not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, got {momentum!r}")
+        self.num_features = int(num_features)
+        self.eps, self.momentum = float(eps), momentum
+        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
+        shape = (1, self.num_features)
+        self.weight = _parameter(np.ones(shape, dtype), "weight") if affine else None
+        self.bias = _parameter(np.zeros(shape, dtype), "bias") if affine else None
+        tracked = self.track_running_stats
+        self.register_buffer("running_mean", np.zeros(shape, dtype) if tracked else None)
+        self.register_buffer("running_var", np.ones(shape, dtype) if tracked else None)
+        self.register_buffer("num_batches_tracked", np.array(0) if tracked else None)
+
+    def forward(self, x):
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked += 1
+            if self.momentum is None:  # the cumulative average of the batches so far
+                factor = 1.0 / float(self.num_batches_tracked)
+        use_running = not self.training or self.track_running_stats
+        return ops.batch_norm(x, self.running_mean if use_running else None,
+                              self.running_var if use_running else None, self.weight,
+                              self.bias, training=self.training or self.running_mean is None,
+                              momentum=factor, eps=self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+BatchNorm = BatchNorm1d  # the issue's and DeZero's name for it
+
+# The image layers need Module, defined above.
+from .convolution import Conv2d, Flatten, MaxPool2d  # noqa: E402, F401

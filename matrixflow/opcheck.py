@@ -16,9 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import ops as mf
+from . import twins
 from .autograd import grad
 from .gradcheck import analytic_jacobians, gradgradcheck, numerical_jacobians
 from .node import Node
+from .ops.images import geometry, output_size
 
 # gradcheck's defaults for finite differences; PyTorch agrees to rounding error
 FD_EPS, FD_ATOL, FD_RTOL = 1e-6, 1e-5, 1e-3
@@ -422,6 +424,96 @@ def _bce_cases(rng):
     return cases
 
 
+def _dropout_cases(rng):
+    cases = []
+    for s, p in (((3, 4), 0.5), ((1, 1), 0.2), ((4, 2), 0.0), ((2, 3), 1.0), ((1, 5), 0.7)):
+        mask = rng.random(s) < 1.0 - p
+        cases.append(Case("dropout", f"{_shape(s)}, p={p}", (normal(rng, s),), (True,),
+                          lambda a, m=mask, p=p: mf.dropout(a, p, mask=m),
+                          lambda t, a, m=mask, p=p: twins.TORCH_OPS["dropout"](t, a, m, p)))
+    return cases
+
+
+def _batch_norm_cases(rng):
+    cases = [Case("batch_norm", f"{_shape(s)}, batch statistics, ε={eps}", (wide(rng, s),),
+                  (True,), lambda a, eps=eps: mf.batch_norm(a, training=True, eps=eps),
+                  lambda t, a, eps=eps: twins.TORCH_OPS["batch_norm"](t, a, eps, None))
+             for s, eps in (((4, 3), 1e-5), ((2, 5), 1e-5), ((5, 1), 1e-3), ((3, 2), 0.1))]
+    mean, var = normal(rng, (1, 4)), positive(rng, (1, 4))
+    cases.append(Case("batch_norm", "3×4, running statistics", (normal(rng, (3, 4)),), (True,),
+                      lambda a: mf.batch_norm(a, mean, var),
+                      lambda t, a: twins.TORCH_OPS["batch_norm"](t, a, 1e-5, (mean, var))))
+    return cases
+
+
+def distinct(rng, shape):
+    """Entries at least 0.06 apart, so that no ε-step changes which entry is a maximum."""
+    size = shape[0] * shape[1]
+    values = (rng.permutation(size) - size / 2) * 0.1 + rng.uniform(-0.02, 0.02, size)
+    return values.reshape(shape)
+
+
+# (images N, image_shape, kernel_size, stride, padding): overlapping and strided windows,
+# rectangular kernels, padding, one channel and several
+_IMAGE_GEOMETRIES = (
+    (2, (1, 4, 4), 3, 1, 0),
+    (2, (2, 5, 5), (3, 2), 2, 1),
+    (1, (1, 3, 3), 3, 1, 1),
+    (3, (3, 4, 3), 2, (1, 2), (0, 1)),
+)
+_POOL_GEOMETRIES = (
+    (2, (2, 4, 4), 2, None, 0),
+    (2, (1, 5, 5), 3, 2, 1),
+    (1, (3, 4, 4), 3, 1, 0),
+    (2, (2, 3, 4), (2, 3), 1, 0),
+)
+
+
+def _image_label(shape, n, image_shape, kernel, stride, padding):
+    channels, height, width = image_shape
+    stride = "k" if stride is None else stride
+    return (f"{_shape(shape)}: {n} image(s) {channels}×{height}×{width}, k={kernel}, "
+            f"s={stride}, p={padding}")
+
+
+def _image_cases(op, geometries, sample, input_shape):
+    run = getattr(mf, op)
+
+    def build(rng):
+        cases = []
+        for n, image_shape, kernel, stride, padding in geometries:
+            attrs = geometry(op, image_shape, kernel, kernel if stride is None else stride,
+                             padding)
+            shape = input_shape(n, attrs)
+            cases.append(Case(
+                op, _image_label(shape, n, image_shape, kernel, stride, padding),
+                (sample(rng, shape),), (True,),
+                lambda a, g=(image_shape, kernel, stride, padding): run(a, *g),
+                lambda t, a, attrs=attrs: twins.TORCH_OPS[op](t, a, **attrs)))
+        return cases
+
+    return build
+
+
+def _images_in(n, attrs):
+    channels, height, width = attrs["image_shape"]
+    return (n, channels * height * width)
+
+
+def _patches_of(n, attrs):
+    rows, cols = output_size(**attrs)
+    kh, kw = attrs["kernel"]
+    return (rows * cols * n, attrs["image_shape"][0] * kh * kw)
+
+
+def _images_builders():
+    return {
+        "im2col": _image_cases("im2col", _IMAGE_GEOMETRIES, normal, _images_in),
+        "col2im": _image_cases("col2im", _IMAGE_GEOMETRIES, normal, _patches_of),
+        "max_pool": _image_cases("max_pool", _POOL_GEOMETRIES, distinct, _images_in),
+    }
+
+
 BUILDERS: dict[str, Callable] = {
     **_elementwise_builders(),
     **_arithmetic_builders(),
@@ -429,6 +521,9 @@ BUILDERS: dict[str, Callable] = {
     **_reduce_builders(),
     **_structure_builders(),
     **_losses_builders(),
+    "dropout": _dropout_cases,
+    "batch_norm": _batch_norm_cases,
+    **_images_builders(),
 }
 
 

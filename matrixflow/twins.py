@@ -58,6 +58,46 @@ def _cross_entropy(t, a, b, reduction, one_hot):
     return _keep_2d(value)
 
 
+def _images(t, a, image_shape):
+    return a.reshape(a.shape[0], *image_shape)
+
+
+def _im2col(t, a, image_shape, kernel, stride, padding):
+    """F.unfold gives N × (C·kh·kw) × L; matrixflow's rows run over (position, image)."""
+    patches = t.nn.functional.unfold(_images(t, a, image_shape), kernel, padding=padding,
+                                     stride=stride)
+    return patches.permute(2, 0, 1).reshape(-1, patches.shape[1])
+
+
+def _col2im(t, a, image_shape, kernel, stride, padding):
+    _, height, width = image_shape
+    positions = ((height + 2 * padding[0] - kernel[0]) // stride[0] + 1) * (
+        (width + 2 * padding[1] - kernel[1]) // stride[1] + 1)
+    patches = a.reshape(positions, a.shape[0] // positions, a.shape[1]).permute(1, 2, 0)
+    images = t.nn.functional.fold(patches, (height, width), kernel, padding=padding,
+                                  stride=stride)
+    return images.reshape(images.shape[0], -1)
+
+
+def _max_pool(t, a, image_shape, kernel, stride, padding):
+    pooled = t.nn.functional.max_pool2d(_images(t, a, image_shape), kernel, stride, padding)
+    return pooled.reshape(a.shape[0], -1)
+
+
+def _dropout(t, a, mask, p):
+    """PyTorch's dropout with matrixflow's mask: input ⊙ (mask / (1 − p)), zeros for p = 1."""
+    if p == 1.0:
+        return a * 0.0
+    return a * (t.as_tensor(mask, dtype=a.dtype) / (1.0 - p))
+
+
+def _batch_norm(t, a, eps, running):
+    if running is None:
+        return t.nn.functional.batch_norm(a, None, None, training=True, eps=eps)
+    mean, var = (t.as_tensor(np.asarray(r).reshape(-1), dtype=a.dtype) for r in running)
+    return t.nn.functional.batch_norm(a, mean, var, training=False, eps=eps)
+
+
 TORCH_OPS = {
     "add": lambda t, a, b: a + b,
     "sub": lambda t, a, b: a - b,
@@ -99,6 +139,11 @@ TORCH_OPS = {
     "huber_loss": _loss("huber_loss"),
     "binary_cross_entropy_with_logits": _loss("binary_cross_entropy_with_logits"),
     "cross_entropy": _cross_entropy,
+    "dropout": _dropout,
+    "batch_norm": _batch_norm,
+    "im2col": _im2col,
+    "col2im": _col2im,
+    "max_pool": _max_pool,
 }
 
 

@@ -1,4 +1,4 @@
-"""What both estimators share: their parameters' checks, and scikit-learn's training loop.
+"""What the estimators share: their parameters' checks, and scikit-learn's training loop.
 
 The loop is scikit-learn's `_fit_stochastic` (epochs of shuffled mini-batches, an optional
 validation split, the no-improvement stopping rule, ConvergenceWarning), with the random draws
@@ -13,6 +13,7 @@ import time
 import warnings
 
 import numpy as np
+from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches, shuffle
@@ -142,14 +143,20 @@ def fit_stochastic(estimator, X, y, sample_weight, incremental, train_batch, aft
     if estimator.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
     if estimator.early_stopping:
+        # a classifier's split keeps the classes' proportions (not for several labels), and
+        # its validation score compares labels, as scikit-learn's
+        classifier = is_classifier(estimator)
+        stratify = y if classifier and estimator.n_outputs_ == 1 else None
         pieces = [X, y] if sample_weight is None else [X, y, sample_weight]
         split = train_test_split(*pieces, random_state=estimator._random_state,
-                                 test_size=estimator.validation_fraction)
+                                 test_size=estimator.validation_fraction, stratify=stratify)
         X_train, X_val, y_train, y_val = split[:4]
         w_train, w_val = (split[4], split[5]) if sample_weight is not None else (None, None)
         if X_val.shape[0] < 2:
             raise ValueError("The validation set is too small. Increase 'validation_fraction' "
                              "or the size of your dataset.")
+        if classifier:
+            y_val = estimator._label_binarizer.inverse_transform(y_val)
     else:
         X_train, y_train, w_train = X, y, sample_weight
         X_val = y_val = w_val = None
@@ -221,10 +228,11 @@ def _warn_if_diverged(estimator):
     if not len(curve) or not np.isfinite(finite[best]) or not curve[-1] > DIVERGED * finite[best]:
         return
     hint = ", or set clip_norm" if hasattr(estimator, "clip_norm") else ""
+    data = "X" if is_classifier(estimator) else "X and y"  # labels are not scaled
     warnings.warn(f"Training diverged: the training loss rose from {curve[best]:.4g} (epoch "
                   f"{best + 1}) to {curve[-1]:.4g} (epoch {len(curve)}), and the model is the "
                   f"last epoch's. Lower learning_rate_init (now {estimator.learning_rate_init})"
-                  f", scale X and y (e.g. StandardScaler){hint}.", ConvergenceWarning,
+                  f", scale {data} (e.g. StandardScaler){hint}.", ConvergenceWarning,
                   stacklevel=_CALLER + 1)
 
 

@@ -1,68 +1,33 @@
-"""MLPRegressor: scikit-learn's multi-layer perceptron regressor, its gradients by matrixflow.
+"""MLPRegressor and MLPClassifier: scikit-learn's multi-layer perceptrons, their gradients by
+matrixflow (the shared network and training are in _mlp_base.py).
 
-The network is Y = f(…f(X·W₁ + 1·b₁)…)·W_L + 1·b_L, built as a matrixflow tree on each batch;
-backward gives the gradients of the objective scikit-learn descends,
-
-    ½·‖Y − T‖²_F / n + (α / 2n)·Σ ‖Wᵢ‖²_F      (n the batch's samples, or its total weight),
-
-and scikit-learn's own update rules step the weights.  Parameters, defaults, initialisation,
-shuffling, the validation split, the stopping rule and the fitted attributes are
-scikit-learn's, drawn from the same random_state in the same order: with the same data and
-settings it reproduces scikit-learn's MLPRegressor (to rounding; tests/test_mlp_regressor.py).
+The regressor descends ½·‖Z − Y‖²_F/n (identity output) or the Poisson deviance Σ(e^Z − Y ⊙ Z)/n
+(exp output); the classifier the log-loss of its softmax (several classes) or logistic (two
+classes, or several labels) output, taken on Z by mf.cross_entropy and
+mf.binary_cross_entropy_with_logits, whose gradients are scikit-learn's deltas P − Y.  With the
+same data, settings and random_state each reproduces scikit-learn's fitted weights (to
+rounding; tests/test_mlp_regressor.py, tests/test_mlp_classifier.py).
 """
 
 from __future__ import annotations
 
-import time
-import warnings
-from itertools import pairwise
-from numbers import Integral
-
 import numpy as np
-import scipy.optimize
-from scipy.special import xlogy
-from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import r2_score
-from sklearn.utils import check_random_state, column_or_1d
+from scipy.special import expit, xlogy
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import column_or_1d
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import matrixflow as mf
 
-from ._persistence import (
-    check_loaded,
-    check_positive_int,
-    check_solver_state,
-    check_weight,
-    load_estimator,
-    require,
-    save_estimator,
-    solver_kind,
-)
-from ._training import (
-    check_finite,
-    check_params,
-    fit_stochastic,
-    make_solver,
-    start_history,
-    validate_sample_weight,
-)
-
-ACTIVATIONS = {
-    "identity": lambda h: h,
-    "logistic": mf.sigmoid,
-    "tanh": mf.tanh,
-    "relu": mf.relu,
-}
-
-_FITTED = ("coefs_", "intercepts_", "n_features_in_", "feature_names_in_", "n_iter_", "n_layers_",
-           "n_outputs_", "out_activation_", "loss_", "best_loss_", "loss_curve_",
-           "validation_scores_", "best_validation_score_", "t_", "_no_improvement_count",
-           "_best_parameters")
+from ._mlp_base import FITTED, BaseMLP
+from ._persistence import require
 
 
-class MLPRegressor(RegressorMixin, BaseEstimator):
+class MLPRegressor(RegressorMixin, BaseMLP):
     """Multi-layer perceptron regressor with scikit-learn's parameters and behaviour.
 
     See sklearn.neural_network.MLPRegressor for each parameter; all of them mean the same here.
@@ -77,48 +42,15 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000):
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init,
+            power_t=power_t, max_iter=max_iter, shuffle=shuffle, random_state=random_state,
+            tol=tol, verbose=verbose, warm_start=warm_start, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun)
         self.loss = loss
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-
-    # ---- scikit-learn's API ----------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None):
-        """Fit the network to X (n_samples, n_features) and y (n_samples,) or (n, n_outputs)."""
-        with mf.enable_grad():  # training needs the tree, even inside mf.no_grad()
-            return self._fit(X, y, sample_weight, incremental=False)
-
-    def _stochastic(self):
-        if self.solver not in ("sgd", "adam"):
-            raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
-                                 f"{self.solver} is not stochastic.")
-        return True
-
-    @available_if(_stochastic)
-    def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over X, y, continuing from the current weights (the first call starts)."""
-        with mf.enable_grad():  # training needs the tree, even inside mf.no_grad()
-            return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
         """Predictions: (n_samples,) for one output, (n_samples, n_outputs) otherwise."""
@@ -130,239 +62,184 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         return tags
 
-    def save(self, path):
-        """Write the fitted model (parameters, weights, history, solver state) to an .npz file."""
-        check_is_fitted(self)
-        optimizer = getattr(self, "_optimizer", None)
-        solver_state = optimizer.state_arrays() if optimizer is not None else {}
-        save_estimator(self, path, _FITTED, solver_state)
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
+                             dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
 
-    @classmethod
-    def load(cls, path):
-        """A model written by `save`: predicts the same, and partial_fit continues from it.
+    def _output_activation(self):
+        return "exp" if self.loss == "poisson" else "identity"
 
-        `path` is a file name (".npz" may be left off) or a file object opened for reading.
-        A file that `save` did not write, or one damaged since, raises ValueError naming the
-        entry that is wrong."""
-        model, solver_state = load_estimator(cls, path, _FITTED)
-        check_loaded(cls, path, lambda: model._check_loaded(solver_state))
-        for name in ("loss_curve_", "validation_scores_"):
-            if isinstance(getattr(model, name, None), np.ndarray):
-                setattr(model, name, getattr(model, name).tolist())
-        if hasattr(model, "feature_names_in_"):
-            model.feature_names_in_ = np.asarray(model.feature_names_in_, dtype=object)
-        if solver_state:
-            model._optimizer = make_solver(model, model._parameters(),
-                                           solver_kind(solver_state))
-            model._optimizer.restore(solver_state)
-        return model
-
-    def _check_loaded(self, solver_state):
-        """A loaded model's parameters and weights must make a network that can predict."""
-        require(self, "coefs_", "intercepts_", "n_features_in_", "n_outputs_", "n_layers_",
-                "out_activation_", "n_iter_")
-        check_params(self)
+    def _check_outputs(self):
         if self.out_activation_ not in ("identity", "exp"):
             raise ValueError(f"out_activation_ must be 'identity' or 'exp', got "
                              f"{self.out_activation_!r}")
-        check_positive_int("n_features_in_", self.n_features_in_)
-        check_positive_int("n_outputs_", self.n_outputs_)
-        coefs, intercepts = list(self.coefs_), list(self.intercepts_)
-        if not len(coefs) == len(intercepts) == self.n_layers_ - 1:
-            raise ValueError(f"{len(coefs)} weight matrices, {len(intercepts)} intercept "
-                             f"vectors and n_layers_={self.n_layers_} do not agree")
-        fan_in = self.n_features_in_
-        for layer, (coef, intercept) in enumerate(zip(coefs, intercepts)):
-            last = layer == len(coefs) - 1
-            fan_out = self.n_outputs_ if last or np.ndim(coef) != 2 else coef.shape[1]
-            check_weight(f"coefs_[{layer}]", coef, (fan_in, fan_out))
-            check_weight(f"intercepts_[{layer}]", intercept, (fan_out,))
-            fan_in = fan_out
-        check_solver_state(solver_state, self._parameters())
-
-    # ---- the network -------------------------------------------------------------------------
-    def _parameters(self):
-        """Nodes over coefs_ and intercepts_ (sharing their memory), in scikit-learn's order."""
-        coefs = [mf.Node(c, requires_grad=True) for c in self.coefs_]
-        intercepts = [mf.Node(b.reshape(1, -1), requires_grad=True) for b in self.intercepts_]
-        return coefs + intercepts
-
-    def _forward(self, X, weights, biases, output_activation=True):
-        """The network on X: arrays in, arrays out (prediction); Nodes in, a tree out (training).
-        The output activation is the identity for squared error and exp for Poisson."""
-        hidden = ACTIVATIONS[self.activation]
-        last = len(weights) - 1
-        for layer, (W, b) in enumerate(zip(weights, biases)):
-            X = X @ W + b
-            if layer != last:
-                X = hidden(X)
-        if output_activation and self.out_activation_ == "exp":
-            return mf.exp(X)
-        return X
 
     def _predict(self, X, check_input=True):
-        if check_input:
-            X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        prediction = self._forward(X, self.coefs_, [b.reshape(1, -1) for b in self.intercepts_])
+        prediction = self._forward_fast(X, check_input)
         return prediction.ravel() if prediction.shape[1] == 1 else prediction
 
     def _score(self, X, y, sample_weight=None):
-        """R² without input validation (the validation split); NaN for non-finite predictions."""
-        prediction = self._predict(X, check_input=False)
-        if not np.isfinite(prediction).all():
-            return np.nan
-        return r2_score(y, prediction, sample_weight=sample_weight)
+        return self._score_with(r2_score, X, y, sample_weight)
 
-    def _objective(self, parameters, X, y, weights):
-        """(tree of the objective to differentiate, the loss scikit-learn reports) on a batch."""
-        count = len(self.coefs_)
-        W, b = parameters[:count], parameters[count:]
-        total_weight = X.shape[0] if weights is None else weights.sum()
+    def _loss(self, Z, y, weights, total_weight):
         if self.out_activation_ == "exp":
             # half Poisson deviance up to a constant: Σ(e^Z − Y ⊙ Z), whose gradient in Z is
             # e^Z − Y, scikit-learn's delta for its exp output
-            Z = self._forward(X, W, b, output_activation=False)
             prediction = mf.exp(Z)
             per_entry = prediction - y * Z
             data_term = mf.sum(per_entry if weights is None else weights[:, None] * per_entry)
-            objective = data_term * (1.0 / total_weight)
-        else:
-            prediction = self._forward(X, W, b)
-            if weights is None:
-                data_term = mf.mse_loss(prediction, y, reduction="sum")
-            else:
-                data_term = mf.sum(weights[:, None] * (prediction - y) ** 2)
-            objective = data_term * (0.5 / total_weight)
-        squares = sum(float(np.dot(c.ravel(), c.ravel())) for c in self.coefs_)
-        if self.alpha:
-            penalty = mf.sum(W[0] * W[0])
-            for w in W[1:]:
-                penalty = penalty + mf.sum(w * w)
-            objective = objective + penalty * (0.5 * self.alpha / total_weight)
-        if self.out_activation_ == "exp":
             predicted = prediction.data
             reported = np.average(xlogy(y, y / predicted) - y + predicted, weights=weights,
                                   axis=0).sum()
+            return data_term * (1.0 / total_weight), reported
+        if weights is None:
+            data_term = mf.mse_loss(Z, y, reduction="sum")
         else:
-            residual = y - prediction.data
-            reported = 0.5 * np.average(residual**2, weights=weights, axis=0).mean()
-        reported += (0.5 * self.alpha) * squares / total_weight
-        return objective, float(reported)
+            data_term = mf.sum(weights[:, None] * (Z - y) ** 2)
+        reported = 0.5 * np.average((y - Z.data) ** 2, weights=weights, axis=0).mean()
+        return data_term * (0.5 / total_weight), reported
 
-    # ---- fitting -------------------------------------------------------------------------------
-    def _fit(self, X, y, sample_weight, incremental):
-        check_params(self)
-        hidden_sizes = self.hidden_layer_sizes
-        hidden_sizes = list(hidden_sizes) if hasattr(hidden_sizes, "__iter__") else [hidden_sizes]
-        if not all(isinstance(h, Integral) and h > 0 for h in hidden_sizes):
-            raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden_sizes}.")
-        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
-                             dtype=(np.float64, np.float32), reset=first_pass)
+
+# the output scikit-learn gives each kind of target (LabelBinarizer's y_type_)
+_OUTPUT_OF_LABELS = {"binary": "logistic", "multiclass": "softmax",
+                     "multilabel-indicator": "logistic"}
+
+
+def _clipped(probabilities):
+    eps = np.finfo(probabilities.dtype).eps
+    return np.clip(probabilities, eps, 1 - eps)
+
+
+class MLPClassifier(ClassifierMixin, BaseMLP):
+    """Multi-layer perceptron classifier with scikit-learn's parameters and behaviour.
+
+    See sklearn.neural_network.MLPClassifier for each parameter; all of them mean the same
+    here.  Several classes get a softmax output; two classes, or several labels (y an
+    indicator matrix), a logistic one, as scikit-learn's.  The loss is the log-loss; `score`
+    is the accuracy; `predict_proba` gives one column per class in the order of `classes_`.
+    Besides scikit-learn's methods: `save(path)` and `MLPClassifier.load(path)`.
+    """
+
+    _FITTED = (*FITTED, "classes_", "_label_type")
+
+    def predict(self, X):
+        """The predicted classes: (n_samples,), or (n_samples, n_labels) for several labels."""
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def predict_proba(self, X):
+        """The probability of each class, (n_samples, n_classes) in the order of classes_."""
+        check_is_fitted(self)
+        probabilities = self._forward_fast(X)
+        if self.n_outputs_ == 1:
+            probabilities = probabilities.ravel()
+            return np.vstack([1 - probabilities, probabilities]).T
+        return probabilities
+
+    def predict_log_proba(self, X):
+        """log(predict_proba(X))."""
+        probabilities = self.predict_proba(X)
+        return np.log(probabilities, out=probabilities)
+
+    @available_if(BaseMLP._stochastic)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over X, y, continuing from the current weights.  The first call needs
+        `classes`, every class the model will ever see (y itself for several labels)."""
+        if getattr(self, "classes_", None) is None and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if classes is not None:
+            if getattr(self, "classes_", None) is not None:
+                if not np.array_equal(self.classes_, unique_labels(classes)):
+                    raise ValueError(f"`classes={classes!r}` is not the same as on last call "
+                                     f"to partial_fit, was: {self.classes_!r}")
+            else:
+                self.classes_ = unique_labels(classes)
+                multilabel = type_of_target(y).startswith("multilabel")
+                self._set_binarizer(LabelBinarizer().fit(y if multilabel else classes))
+        with mf.enable_grad():  # training needs the tree, even inside mf.no_grad()
+            return self._fit(X, y, sample_weight, incremental=True)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def _set_binarizer(self, binarizer):
+        self._label_binarizer = binarizer
+        self._label_type = binarizer.y_type_  # saved with the model, to rebuild it on load
+
+    def _check_outputs(self):
+        """classes_ and the label type must fit the outputs: one logistic output for two
+        classes, else one output per class (softmax) or per label (logistic)."""
+        require(self, "classes_", "_label_type")
+        label_type, classes = self._label_type, self.classes_
+        if not isinstance(label_type, str) or label_type not in _OUTPUT_OF_LABELS:
+            raise ValueError(f"_label_type must be one of {sorted(_OUTPUT_OF_LABELS)}, got "
+                             f"{label_type!r}")
+        if not isinstance(classes, np.ndarray) or classes.ndim != 1 or not len(classes):
+            raise ValueError(f"classes_ must be a 1-D array of the classes, got {classes!r}")
+        binary = label_type == "binary"
+        if (self.n_outputs_ != 1 or len(classes) > 2) if binary else (
+                self.n_outputs_ != len(classes)):
+            raise ValueError(f"n_outputs_={self.n_outputs_} does not fit {len(classes)} "
+                             f"classes_ of a {label_type} target")
+        if self.out_activation_ != _OUTPUT_OF_LABELS[label_type]:
+            raise ValueError(f"out_activation_ must be {_OUTPUT_OF_LABELS[label_type]!r} for a "
+                             f"{label_type} target, got {self.out_activation_!r}")
+
+    def _loaded(self):
+        binarizer = LabelBinarizer()
+        binarizer.classes_, binarizer.y_type_ = self.classes_, self._label_type
+        binarizer.sparse_input_ = False
+        self._label_binarizer = binarizer
+
+    def _validate_input(self, X, y, incremental, reset):
+        """scikit-learn's: the labels binarized, one column per class (one for two classes)."""
+        X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32),
+                             reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        sample_weight = validate_sample_weight(sample_weight, X.shape[0], X.dtype)
-        y = np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1)
-        self._random_state = check_random_state(self.random_state)
-        if first_pass:
-            self._initialize(y, [X.shape[1], *hidden_sizes, y.shape[1]], X.dtype)
-        elif y.shape[1] != self.n_outputs_:
-            raise ValueError(f"y has {y.shape[1]} outputs, but the model was fitted with "
-                             f"{self.n_outputs_}")
-        parameters = self._parameters()
-        if self.solver == "lbfgs":
-            self._fit_lbfgs(parameters, X, y, sample_weight)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._set_binarizer(LabelBinarizer().fit(y))
+            self.classes_ = self._label_binarizer.classes_
         else:
-            if not incremental or not hasattr(self, "_optimizer"):
-                self._optimizer = make_solver(self, parameters)
-            self._optimizer.params = parameters
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as in the "
+                        f"previous call to fit. Previously got {self.classes_}, `y` has "
+                        f"{classes}")
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                                 f"{self.classes_}. 'y' has {classes}.")
+        return X, self._label_binarizer.transform(y).astype(bool)
 
-            def train_batch(X_batch, y_batch, w_batch):
-                objective, reported = self._objective(parameters, X_batch, y_batch, w_batch)
-                for p in parameters:
-                    p.grad = None
-                objective.backward()
-                self._optimizer.step()
-                return reported
+    def _output_activation(self):
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
 
-            fit_stochastic(self, X, y, sample_weight, incremental, train_batch)
-        check_finite(parameters)
-        for p in parameters:
-            p.grad = None  # the last batch's gradients are of no use after fit
-        return self
+    def _predict(self, X, check_input=True):
+        probabilities = self._forward_fast(X, check_input)
+        if self.n_outputs_ == 1:
+            probabilities = probabilities.ravel()
+        return self._label_binarizer.inverse_transform(probabilities)
 
-    def _initialize(self, y, layer_units, dtype):
-        """Glorot-uniform weights and biases, scikit-learn's draws: U(±√(f/(fan_in + fan_out))),
-        f = 2 for the logistic activation and 6 otherwise."""
-        self.n_iter_ = 0
-        self.t_ = 0
-        self.n_outputs_ = y.shape[1]
-        self.n_layers_ = len(layer_units)
-        self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
-        factor = 2.0 if self.activation == "logistic" else 6.0
-        self.coefs_, self.intercepts_ = [], []
-        for fan_in, fan_out in pairwise(layer_units):
-            bound = np.sqrt(factor / (fan_in + fan_out))
-            coef = self._random_state.uniform(-bound, bound, (fan_in, fan_out))
-            intercept = self._random_state.uniform(-bound, bound, fan_out)
-            self.coefs_.append(coef.astype(dtype, copy=False))
-            self.intercepts_.append(intercept.astype(dtype, copy=False))
-        self._best_parameters = self._snapshot()
-        if self.solver != "lbfgs":
-            start_history(self)
+    def _score(self, X, y, sample_weight=None):
+        return self._score_with(accuracy_score, X, y, sample_weight)
 
-    def _snapshot(self):
-        return [c.copy() for c in self.coefs_] + [b.copy() for b in self.intercepts_]
-
-    def _restore(self, snapshot):
-        for target, saved in zip(self.coefs_ + self.intercepts_, snapshot):
-            target[...] = saved
-
-    def _fit_lbfgs(self, parameters, X, y, weights):
-        """L-BFGS-B on the same objective as the stochastic solvers (its gradient by backward)."""
-        shapes = [p.shape for p in parameters]
-        sizes = [int(np.prod(s)) for s in shapes]
-
-        def unpack(packed):
-            start = 0
-            for p, size, shape in zip(parameters, sizes, shapes):
-                p.data[...] = packed[start:start + size].reshape(shape)
-                start += size
-
-        evaluated = {}  # the point last evaluated and the loss reported there
-
-        def objective_and_gradient(packed):
-            unpack(packed)
-            objective, reported = self._objective(parameters, X, y, weights)
-            evaluated.update(x=packed.copy(), loss=reported)
-            for p in parameters:
-                p.grad = None
-            objective.backward()
-            return objective.item(), np.concatenate([p.grad.ravel() for p in parameters])
-
-        iteration = {"count": 0, "started": time.perf_counter()}
-
-        def print_iteration(intermediate_result):
-            """verbose: one line per L-BFGS iteration, as the stochastic solvers print per
-            epoch (the loss is the one loss_ reports, at the iteration's point)."""
-            if not np.array_equal(intermediate_result.x, evaluated.get("x")):
-                objective_and_gradient(intermediate_result.x)
-            iteration["count"] += 1
-            now = time.perf_counter()
-            print(f"Iteration {iteration['count']}, loss = {evaluated['loss']:.8f}, "
-                  f"time = {now - iteration['started']:.3f} s")
-            iteration["started"] = now
-
-        packed = np.concatenate([p.data.ravel() for p in parameters])
-        result = scipy.optimize.minimize(
-            objective_and_gradient, packed, method="L-BFGS-B", jac=True,
-            callback=print_iteration if self.verbose else None,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
-        unpack(result.x)
-        if result.status != 0:
-            warnings.warn(f"lbfgs failed to converge after {result.nit} iteration(s) "
-                          f"(status={result.status}): {result.message}. Increase the number of "
-                          f"iterations (max_iter={self.max_iter}) or scale the data.",
-                          ConvergenceWarning, stacklevel=4)  # _fit_lbfgs ← _fit ← fit ← caller
-        self.n_iter_ = min(result.nit, self.max_iter)
-        self.loss_ = self._objective(parameters, X, y, weights)[1]
+    def _loss(self, Z, y, weights, total_weight):
+        reduction = "sum" if weights is None else "none"
+        if self.out_activation_ == "softmax":
+            data_term = mf.cross_entropy(Z, y, reduction=reduction)
+            terms = xlogy(y, _clipped(mf.softmax(Z.data)))
+        else:
+            data_term = mf.binary_cross_entropy_with_logits(Z, y, reduction=reduction)
+            probabilities = _clipped(expit(Z.data))
+            terms = xlogy(y, probabilities) + xlogy(1 - y, 1 - probabilities)
+        if weights is not None:
+            data_term = mf.sum(weights[:, None] * data_term)
+        reported = -np.average(terms, weights=weights, axis=0).sum()
+        return data_term * (1.0 / total_weight), reported

@@ -1,5 +1,6 @@
 """Regression tests for what a second, more demanding new-user session found in the estimators:
-damaged model files, wrong-shaped targets, where warnings point, lbfgs's verbose output."""
+damaged model files, wrong-shaped targets, where warnings point, lbfgs's verbose output.
+MLPClassifier shares MLPRegressor's code for all of it, and is tried beside it."""
 
 import io
 import warnings
@@ -11,11 +12,12 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 
 import matrixflow as mf
-from models import MLPRegressor, RNNRegressor, datasets
+from models import MLPClassifier, MLPRegressor, RNNRegressor, datasets
 
 RNG = np.random.default_rng(0)
 X_TAB, Y_TAB = RNG.standard_normal((30, 4)), RNG.standard_normal((30, 2))
 X_SEQ, Y_SEQ = RNG.standard_normal((20, 5, 2)), RNG.standard_normal((20, 5, 1))
+Y_CLS = np.array(["a", "b", "c"])[np.argmax(X_TAB[:, :3], axis=1)]  # three classes
 
 
 @pytest.fixture(autouse=True)
@@ -27,8 +29,9 @@ def _quiet():
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
-    """One saved MLP (adam) and one saved RNN (sgd, two layers, per-step y): their files'
-    entries as dicts, to damage one entry at a time."""
+    """One saved MLP (adam), one saved RNN (sgd, two layers, per-step y) and one saved
+    MLPClassifier (adam, three classes): their files' entries as dicts, to damage one entry
+    at a time."""
     folder = tmp_path_factory.mktemp("saved")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -36,8 +39,10 @@ def saved(tmp_path_factory):
                                                                                      Y_TAB)
         rnn = RNNRegressor(hidden_size=3, num_layers=2, solver="sgd", max_iter=3,
                            random_state=0).fit(X_SEQ, Y_SEQ)
+        clf = MLPClassifier(hidden_layer_sizes=(5, 3), max_iter=3, random_state=0).fit(X_TAB,
+                                                                                      Y_CLS)
     entries = {}
-    for name, model in (("mlp", mlp), ("rnn", rnn)):
+    for name, model in (("mlp", mlp), ("rnn", rnn), ("clf", clf)):
         model.save(folder / name)
         with np.load(folder / f"{name}.npz", allow_pickle=False) as stored:
             entries[name] = dict(stored)
@@ -87,12 +92,37 @@ DAMAGED_MLP = [
 ]
 
 
-@pytest.mark.parametrize("change, words", [case[1:] for case in DAMAGED_MLP],
-                         ids=[case[0] for case in DAMAGED_MLP])
-def test_a_damaged_mlp_file_is_refused_naming_what_is_wrong(saved, tmp_path, change, words):
-    path = _write(tmp_path, saved["mlp"], change)
+DAMAGED_CLASSIFIER = [
+    ("the classes are missing", _drop("fitted/classes_"), "'fitted/classes_' is missing"),
+    ("the label type is missing", _drop("fitted/_label_type"), "'fitted/_label_type' is missing"),
+    ("an unknown label type", _set("fitted/_label_type", "continuous"),
+     "_label_type must be one of"),
+    ("classes that are not a list", _set("fitted/classes_", "a"), "classes_ must be a 1-D array"),
+    ("fewer classes than outputs", _set("fitted/classes_", ["a", "b"]),
+     "n_outputs_=3 does not fit 2 classes_ of a multiclass target"),
+    ("a regressor's output", _set("fitted/out_activation_", "identity"),
+     "out_activation_ must be 'softmax' for a multiclass target"),
+    ("two-class labels on three outputs", _set("fitted/_label_type", "binary"),
+     "n_outputs_=3 does not fit 3 classes_ of a binary target"),
+    ("a weight of the wrong shape", _set("fitted/coefs_[2]", np.ones((3, 2))),
+     "coefs_[2] has shape (3, 2), expected (3, 3)"),
+    ("a regressor's parameter", _set("params", '{"loss": "poisson"}'),
+     "unknown parameter(s) ['loss']"),
+    ("a solver state of the wrong shape", _set("solver/v[1]", np.ones(2)),
+     "solver state 'v' for parameter 1 has shape (2,)"),
+]
+
+
+@pytest.mark.parametrize("name, cls, change, words",
+                         [("mlp", MLPRegressor, *case[1:]) for case in DAMAGED_MLP]
+                         + [("clf", MLPClassifier, *case[1:]) for case in DAMAGED_CLASSIFIER],
+                         ids=[case[0] for case in DAMAGED_MLP]
+                         + [f"classifier: {case[0]}" for case in DAMAGED_CLASSIFIER])
+def test_a_damaged_mlp_file_is_refused_naming_what_is_wrong(saved, tmp_path, name, cls, change,
+                                                            words):
+    path = _write(tmp_path, saved[name], change)
     with pytest.raises(ValueError) as caught:
-        MLPRegressor.load(path)
+        cls.load(path)
     message = str(caught.value)
     assert words in message
     assert str(path) in message  # which file
@@ -125,6 +155,8 @@ def test_a_damaged_rnn_file_is_refused_naming_what_is_wrong(saved, tmp_path, cha
     assert words in str(caught.value)
 
 
+
+
 def test_a_file_from_another_format_version_says_which(saved, tmp_path):
     path = _write(tmp_path, saved["mlp"], _set("format", "matrixflow-estimator/2"))
     with pytest.raises(ValueError, match=r"format 'matrixflow-estimator/2'.*reads "
@@ -141,6 +173,7 @@ def test_a_single_array_npy_file_is_refused_clearly(tmp_path):
 @pytest.mark.parametrize("make, X, y", [
     (lambda: MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0), X_TAB, Y_TAB),
     (lambda: RNNRegressor(hidden_size=3, max_iter=2, random_state=0), X_SEQ, Y_SEQ),
+    (lambda: MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0), X_TAB, Y_CLS),
 ])
 def test_a_model_saved_to_a_file_object_loads_from_one(make, X, y):
     model = make().fit(X, y)
@@ -156,6 +189,8 @@ def test_intact_files_still_load(saved, tmp_path):
     for name, cls, X in (("mlp", MLPRegressor, X_TAB), ("rnn", RNNRegressor, X_SEQ)):
         model = cls.load(_write(tmp_path, saved[name], lambda entries: None))
         assert np.isfinite(model.predict(X)).all()
+    classifier = MLPClassifier.load(_write(tmp_path, saved["clf"], lambda entries: None))
+    assert set(classifier.predict(X_TAB)) <= {"a", "b", "c"}
 
 
 # ---- RNNRegressor: targets and inputs that do not fit say how -----------------------------
@@ -219,8 +254,13 @@ def test_a_bad_h0_names_h0(h0, words):
     lambda: RNNRegressor(hidden_size=2, max_iter=2).fit(X_SEQ, Y_SEQ),
     lambda: RNNRegressor(hidden_size=2, batch_size=500).partial_fit(X_SEQ, Y_SEQ),
     lambda: RNNRegressor(hidden_size=2, max_iter=1).fit(X_SEQ, Y_SEQ[:, :, 0]),
+    lambda: MLPClassifier(hidden_layer_sizes=(3,), max_iter=2).fit(X_TAB, Y_CLS),
+    lambda: MLPClassifier(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=2).fit(X_TAB, Y_CLS),
+    lambda: MLPClassifier(hidden_layer_sizes=(3,), batch_size=500).partial_fit(
+        X_TAB, Y_CLS, classes=["a", "b", "c"]),
 ], ids=["max_iter", "lbfgs", "batch_size", "partial_fit batch_size", "rnn max_iter",
-        "rnn partial_fit batch_size", "rnn per-step trap"])
+        "rnn partial_fit batch_size", "rnn per-step trap", "classifier max_iter",
+        "classifier lbfgs", "classifier partial_fit batch_size"])
 def test_warnings_point_at_the_callers_line(fit):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -231,9 +271,11 @@ def test_warnings_point_at_the_callers_line(fit):
 
 
 # ---- verbose lbfgs ---------------------------------------------------------------------------
-def test_verbose_lbfgs_prints_one_line_per_iteration_ending_at_loss_(capsys):
-    model = MLPRegressor(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=6, verbose=True,
-                         random_state=0).fit(X_TAB, Y_TAB)
+@pytest.mark.parametrize("cls, y", [(MLPRegressor, Y_TAB), (MLPClassifier, Y_CLS)],
+                         ids=["regressor", "classifier"])
+def test_verbose_lbfgs_prints_one_line_per_iteration_ending_at_loss_(capsys, cls, y):
+    model = cls(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=6, verbose=True,
+                random_state=0).fit(X_TAB, y)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == model.n_iter_ == 6
     for number, line in enumerate(lines, start=1):
@@ -242,8 +284,8 @@ def test_verbose_lbfgs_prints_one_line_per_iteration_ending_at_loss_(capsys):
     losses = [float(line.split("loss = ")[1].split(",")[0]) for line in lines]
     assert losses == sorted(losses, reverse=True)  # L-BFGS-B never accepts a worse point
     assert losses[-1] == pytest.approx(model.loss_, abs=1e-8)
-    quiet = MLPRegressor(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=6, random_state=0)
-    quiet.fit(X_TAB, Y_TAB)
+    quiet = cls(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=6, random_state=0)
+    quiet.fit(X_TAB, y)
     assert capsys.readouterr().out == ""
     np.testing.assert_array_equal(quiet.coefs_[0], model.coefs_[0])  # printing changes nothing
 
@@ -251,21 +293,26 @@ def test_verbose_lbfgs_prints_one_line_per_iteration_ending_at_loss_(capsys):
 # ---- a diverging fit says so -----------------------------------------------------------------
 X_LINE = RNG.standard_normal((40, 3))
 Y_LINE = X_LINE @ np.array([1.0, 2.0, 3.0])
+Y_SIGN = (Y_LINE > 0).astype(int)  # the same line as two classes
 
 
-@pytest.mark.parametrize("make, X", [
+@pytest.mark.parametrize("make, X, y", [
     (lambda: RNNRegressor(solver="sgd", learning_rate_init=0.5, max_iter=50, random_state=0),
-     X_LINE[:, :, None]),
+     X_LINE[:, :, None], Y_LINE),
     (lambda: MLPRegressor(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.2,
-                          max_iter=50, random_state=0), X_LINE),
-], ids=["rnn", "mlp"])
-def test_a_fit_that_diverges_warns_with_what_to_change(make, X):
+                          max_iter=50, random_state=0), X_LINE, Y_LINE),
+    (lambda: MLPClassifier(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=20.0,
+                           max_iter=50, random_state=0), X_LINE, Y_SIGN),
+], ids=["rnn", "mlp", "classifier"])
+def test_a_fit_that_diverges_warns_with_what_to_change(make, X, y):
     with pytest.warns(ConvergenceWarning, match=r"Training diverged: the training loss rose "
                                                 r"from .* Lower learning_rate_init") as caught:
-        model = make().fit(X, Y_LINE)
+        model = make().fit(X, y)
     assert model.loss_curve_[-1] > 10 * min(model.loss_curve_)
     diverged = [w for w in caught if "diverged" in str(w.message)]
     assert ("clip_norm" in str(diverged[0].message)) == isinstance(model, RNNRegressor)
+    # labels are not scaled: the classifier's advice names X alone
+    assert ("scale X and y" in str(diverged[0].message)) != isinstance(model, MLPClassifier)
     assert diverged[0].filename == __file__
 
 
@@ -375,15 +422,18 @@ def test_an_rnn_fitted_on_raw_unscaled_series_says_to_standardize():
                                                     data.y / data.y.std())
 
 
-def test_a_model_saved_after_switching_solver_continues_with_the_solver_it_had(tmp_path):
+@pytest.mark.parametrize("cls, y", [(MLPRegressor, Y_TAB), (MLPClassifier, Y_CLS)],
+                         ids=["regressor", "classifier"])
+def test_a_model_saved_after_switching_solver_continues_with_the_solver_it_had(tmp_path, cls,
+                                                                               y):
     """set_params(solver=...) after fit does not replace the solver partial_fit goes on with;
     the saved file is that solver's, and the loaded model goes on the same way."""
-    model = MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X_TAB, Y_TAB)
+    model = cls(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X_TAB, y)
     model.set_params(solver="sgd")
     model.save(tmp_path / "switched")
-    loaded = MLPRegressor.load(tmp_path / "switched")
-    model.partial_fit(X_TAB, Y_TAB)
-    loaded.partial_fit(X_TAB, Y_TAB)
+    loaded = cls.load(tmp_path / "switched")
+    model.partial_fit(X_TAB, y)
+    loaded.partial_fit(X_TAB, y)
     np.testing.assert_array_equal(loaded.predict(X_TAB), model.predict(X_TAB))
 
 
@@ -401,7 +451,8 @@ def test_sequences_of_different_lengths_say_so():
 @pytest.mark.parametrize("make, X, y", [
     (lambda: MLPRegressor(hidden_layer_sizes=(3,), max_iter=3, random_state=0), X_TAB, Y_TAB),
     (lambda: RNNRegressor(hidden_size=3, max_iter=3, random_state=0), X_SEQ, Y_SEQ),
-], ids=["mlp", "rnn"])
+    (lambda: MLPClassifier(hidden_layer_sizes=(3,), max_iter=3, random_state=0), X_TAB, Y_CLS),
+], ids=["mlp", "rnn", "classifier"])
 def test_fitting_inside_no_grad_trains_as_outside(make, X, y):
     """A user evaluating inside `mf.no_grad()` (or after mf.set_grad_enabled(False)) can still
     fit: the estimator turns graph building on for its own training, and back off after."""

@@ -14,6 +14,8 @@ EXPECTED_OPS = {
     "concat", "getitem", "scatter_add", "reshape",
     "softmax", "log_softmax", "mse_loss", "l1_loss", "huber_loss", "cross_entropy",
     "binary_cross_entropy_with_logits",
+    "dropout", "batch_norm",
+    "im2col", "col2im", "max_pool",
 }
 
 

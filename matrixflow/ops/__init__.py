@@ -8,6 +8,8 @@ from ..node import _bind_operators
 from .arithmetic import add, div, mul, neg, pow, rpow, sub
 from .base import REGISTRY, Op, Rule, apply1, apply2
 from .elementwise import abs, cos, exp, leaky_relu, log, relu, sigmoid, sin, softplus, sqrt, tanh
+from .images import col2im, im2col, max_pool
+from .layers import batch_norm, dropout
 from .losses import (
     binary_cross_entropy_with_logits,
     cross_entropy,
@@ -29,16 +31,20 @@ __all__ = [
     "Rule",
     "abs",
     "add",
+    "batch_norm",
     "binary_cross_entropy_with_logits",
     "broadcast_to",
+    "col2im",
     "concat",
     "cos",
     "cross_entropy",
     "det",
     "div",
+    "dropout",
     "exp",
     "getitem",
     "huber_loss",
+    "im2col",
     "inv",
     "l1_loss",
     "leaky_relu",
@@ -47,6 +53,7 @@ __all__ = [
     "logdet",
     "matmul",
     "max",
+    "max_pool",
     "mean",
     "mse_loss",
     "mul",

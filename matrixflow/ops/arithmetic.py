@@ -1,8 +1,9 @@
 """Element-wise arithmetic with NumPy broadcasting: add, sub, neg, mul (Hadamard ⊙), div, pow.
 
 Broadcasting between (m,n), (1,n), (m,1) and (1,1) is multiplication by a column of ones: a 1×n
-row a enters as 1·a, so tr(Ȳᵀ 1·da) = tr((1ᵀȲ)ᵀ da) and ā = 1ᵀȲ, the column sums of Ȳ.  Every
-rule here therefore ends in `sum_to(·, shape)`, which sums over exactly the broadcast axes.
+row a enters as 1·a, so tr(Ȳᵀ 1·da) = tr((1ᵀȲ)ᵀ da) and ā = 1ᵀȲ, the column sums of Ȳ.  The
+binary ops here are `broadcasting=True`: their rules give Ȳ-shaped gradients and the walk sums
+each back over exactly the broadcast axes (`sum_to`), in one place for all of them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import numpy as np
 
 from ..node import Node
 from .base import Rule, apply1, apply2, broadcast_error, defop
-from .reduce import sum_to
 
 _BROADCAST_SHAPES = "A: m×n, B: m×n (or 1×n, m×1, 1×1: broadcast) → Y: m×n"
 _BROADCAST_NOTE = (
@@ -31,12 +31,12 @@ ADD = defop(
     differential="dY = dA + dB",
     rules=(
         Rule("A", "tr(Ȳᵀ dA)", "Ā = Ȳ (summed over broadcast axes)",
-             lambda G, Y, A, B: sum_to(G, A.shape)),
+             lambda G, Y, A, B: G),
         Rule("B", "tr(Ȳᵀ dB)", "B̄ = Ȳ (summed over broadcast axes)",
-             lambda G, Y, A, B: sum_to(G, B.shape)),
+             lambda G, Y, A, B: G),
     ),
     shapes=_BROADCAST_SHAPES,
-    number_operand=True,
+    broadcasting=True,
     shape_error=broadcast_error("add"),
     notes=_BROADCAST_NOTE,
 )
@@ -49,13 +49,13 @@ SUB = defop(
     differential="dY = dA − dB",
     rules=(
         Rule("A", "tr(Ȳᵀ dA)", "Ā = Ȳ (summed over broadcast axes)",
-             lambda G, Y, A, B: sum_to(G, A.shape)),
+             lambda G, Y, A, B: G),
         Rule("B", "tr(Ȳᵀ (−dB)) ={linearity} tr((−Ȳ)ᵀ dB)",
              "B̄ = −Ȳ (summed over broadcast axes)",
-             lambda G, Y, A, B: -sum_to(G, B.shape)),
+             lambda G, Y, A, B: -G),
     ),
     shapes=_BROADCAST_SHAPES,
-    number_operand=True,
+    broadcasting=True,
     shape_error=broadcast_error("sub"),
     notes=_BROADCAST_NOTE,
 )
@@ -78,13 +78,13 @@ MUL = defop(
     rules=(
         Rule("A", "tr(Ȳᵀ (B ⊙ dA)) ={hadamard} tr((Ȳ ⊙ B)ᵀ dA)",
              "Ā = Ȳ ⊙ B (summed over broadcast axes)",
-             lambda G, Y, A, B: sum_to(G * B, A.shape)),
+             lambda G, Y, A, B: G * B),
         Rule("B", "tr(Ȳᵀ (A ⊙ dB)) ={hadamard} tr((Ȳ ⊙ A)ᵀ dB)",
              "B̄ = Ȳ ⊙ A (summed over broadcast axes)",
-             lambda G, Y, A, B: sum_to(G * A, B.shape)),
+             lambda G, Y, A, B: G * A),
     ),
     shapes=_BROADCAST_SHAPES,
-    number_operand=True,
+    broadcasting=True,
     shape_error=broadcast_error("mul"),
     notes=_BROADCAST_NOTE,
 )
@@ -98,13 +98,13 @@ DIV = defop(
     rules=(
         Rule("A", "tr(Ȳᵀ ((1/B) ⊙ dA)) ={hadamard} tr((Ȳ / B)ᵀ dA)",
              "Ā = Ȳ / B (summed over broadcast axes)",
-             lambda G, Y, A, B: sum_to(G / B, A.shape)),
+             lambda G, Y, A, B: G / B),
         Rule("B", "tr(Ȳᵀ (−(Y/B) ⊙ dB)) ={hadamard} tr((−Ȳ ⊙ Y / B)ᵀ dB)",
              "B̄ = −Ȳ ⊙ Y / B (summed over broadcast axes)",
-             lambda G, Y, A, B: -sum_to(G * Y / B, B.shape)),
+             lambda G, Y, A, B: G * Y / -B),
     ),
     shapes=_BROADCAST_SHAPES,
-    number_operand=True,
+    broadcasting=True,
     shape_error=broadcast_error("div"),
     notes=_BROADCAST_NOTE,
 )

@@ -74,6 +74,7 @@ class Op:
     __slots__ = (
         "_rules",
         "arity",
+        "broadcasting",
         "check",
         "differential",
         "family",
@@ -81,16 +82,15 @@ class Op:
         "forward",
         "name",
         "notes",
-        "number_operand",
         "shape_error",
         "shapes",
         "summary",
     )
 
     def __init__(self, name, family, summary, forward, differential, rules, check, shape_error,
-                 notes, shapes, number_operand=False):
+                 notes, shapes, broadcasting=False):
         self.name = name
-        self.number_operand = number_operand
+        self.broadcasting = broadcasting
         self.shapes = shapes
         self.family = family
         self.summary = summary
@@ -112,6 +112,17 @@ class Op:
         self.arity = len(self._rules)
         self.fns = tuple(rule.fn for rule in self._rules) + (None,) * (2 - self.arity)
 
+    def gradient(self, position, G, Y, *operands, **attrs):
+        """The gradient of operand `position` by its rule, summed back to that operand's shape
+        when the op broadcasts: what the walk computes for one operand, for callers outside it."""
+        grad = self.fns[position](G, Y, *operands, **attrs)
+        shape = operands[position].shape
+        if self.broadcasting and grad.shape != shape:
+            from .reduce import sum_to
+
+            grad = sum_to(grad, shape)
+        return grad
+
     def __repr__(self) -> str:
         return f"<op {self.name}: {self.summary}>"
 
@@ -120,7 +131,7 @@ REGISTRY: dict[str, Op] = {}
 
 
 def defop(name, *, family, summary, forward, differential, rules, shapes="A: m×n → Y: m×n",
-          check=None, shape_error=None, notes="", register=True, number_operand=False):
+          check=None, shape_error=None, notes="", register=True, broadcasting=False):
     """Define an op once and enter it in the registry.
 
     `forward(A[, B], **attrs)` computes Y from arrays; `shapes` names the shapes of the
@@ -129,15 +140,16 @@ def defop(name, *, family, summary, forward, differential, rules, shapes="A: m×
     shapes before the forward runs;
     `shape_error(A, B)` words the error when NumPy rejects the shapes itself (broadcasting).
     `register=False` makes an op outside the table (an experiment, a test's planted bug).
-    `number_operand=True` (element-wise broadcasting ops) lets the forward take a Python
-    number's 0-d array in place of its 1×1 constant leaf.
+    `broadcasting=True` marks an element-wise op with NumPy broadcasting: its rules may return
+    Ȳ-shaped gradients, which the walk sums back to each operand's shape (`sum_to`, in one
+    place), and its forward may take a Python number's 0-d array in place of its 1×1 leaf.
     """
     if register and name in REGISTRY:
         raise ValueError(f"op {name!r} is defined twice")
     if not 1 <= len(rules) <= 2:
         raise ValueError(f"op {name!r}: an op takes one or two operands, got {len(rules)} rules")
     op = Op(name, family, summary, forward, differential, rules, check, shape_error, notes,
-            shapes, number_operand)
+            shapes, broadcasting)
     if register:
         REGISTRY[name] = op
     return op
@@ -170,7 +182,7 @@ def _with_number(op: Op, a, b, attrs):
     if op.check is not None:
         return None  # an op that checks its operands' shapes wants the 1×1 constant
     leaf, zero_d = _scalar_constant(number, node.data.dtype)
-    constant = zero_d if op.number_operand else leaf.data
+    constant = zero_d if op.broadcasting else leaf.data
     arrays = (node.data, constant) if number_right else (constant, node.data)
     try:
         data = op.forward(*arrays, **attrs) if attrs else op.forward(*arrays)

@@ -58,6 +58,12 @@ BUILDERS = {
 }
 
 
+# Functions a rule computes from its operands' values without differentiating them (the mask of
+# max_pool's window maxima): on symbols a rule names them, f(A), and a closed form evaluates
+# them with the function registered here under that name.
+VALUE_FUNCTIONS: dict = {}
+
+
 def _stand_in(shape):
     """Numbers of `shape` every op accepts: positive, and invertible when square."""
     return np.eye(*shape) + 0.5
@@ -79,11 +85,14 @@ def from_op(op, args, attrs) -> sx.Sym:
 
 
 def numeric(name):
-    """The numeric function behind a symbolic f(A): the op's forward, or NumPy's."""
+    """The numeric function behind a symbolic f(A): the op's forward, a value function, or
+    NumPy's."""
     from ..ops import REGISTRY
 
     if name in REGISTRY:
         return REGISTRY[name].forward
+    if name in VALUE_FUNCTIONS:
+        return VALUE_FUNCTIONS[name]
     if name == "sum":
         return lambda a, axis=None: a.sum(axis=axis, keepdims=True)
     return getattr(np, name)

@@ -1,0 +1,288 @@
+"""Images as rows of a matrix: im2col, its adjoint col2im, and max_pool.
+
+A batch of N images of C channels, H×W pixels, is the N × (C·H·W) matrix whose row n is image n
+read in (channel, row, column) order — PyTorch's `x.reshape(N, -1)`.  With a kernel kh×kw,
+stride (sh, sw) and zero padding (ph, pw), each image has H'×W' output positions,
+H' = ⌊(H + 2ph − kh)/sh⌋ + 1 (likewise W').
+
+`im2col(X)` is the (H'·W'·N) × (C·kh·kw) matrix with one patch per row: row (i·W' + j)·N + n
+holds the patch of image n under output position (i, j), in (channel, kernel row, kernel
+column) order.  A convolution is then one matrix product, im2col(X)·W with W (C·kh·kw) × O,
+and the patches of all N images at one position lie next to each other so that the product
+reaches PyTorch's N × (O·H'·W') layout by reshapes and one transpose (matrixflow.nn.Conv2d).
+im2col is linear — it copies entries — so its gradient is its adjoint, col2im, which adds
+every patch entry back where it came from (overlapping patches add up); and col2im's gradient
+is im2col.
+
+`max_pool(X)` takes the largest entry of each window of each channel: N × (C·H'·W'), the
+layout of its input.  Its gradient sends each Ȳ entry to the place of its window's maximum
+(the first one, as PyTorch, when several entries tie) — col2im of a one-hot mask.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..backend import array_module
+from ..symbolic import expr as sx
+from ..symbolic.expr import Sym
+from ..symbolic.functions import VALUE_FUNCTIONS
+from .base import Rule, apply1, defop, value
+from .structure import reshape
+
+_SHAPES = ("A: N×(C·H·W) → Y: (H'·W'·N)×(C·kh·kw), H' = ⌊(H + 2ph − kh)/sh⌋ + 1, "
+           "W' likewise")
+
+
+# ---- geometry ----------------------------------------------------------------------------
+def _pair(name, what, value_, minimum):
+    """An int or a pair of ints, each ≥ minimum, as a pair."""
+    if isinstance(value_, numbers.Integral):
+        parts = (value_, value_)
+    else:
+        parts = tuple(value_) if isinstance(value_, (tuple, list)) else ()
+    if len(parts) != 2 or not all(isinstance(p, numbers.Integral) and not isinstance(p, bool)
+                                  for p in parts):
+        raise TypeError(f"{name}: {what} must be an int or a pair of ints, got {value_!r}")
+    if min(parts) < minimum:
+        raise ValueError(f"{name}: {what} must be ≥ {minimum}, got {value_!r}")
+    return int(parts[0]), int(parts[1])
+
+
+def window(name, kernel_size, stride=1, padding=0):
+    """(kernel, stride, padding) as pairs, checked: kernel and stride ≥ 1, padding ≥ 0."""
+    return (_pair(name, "kernel_size", kernel_size, 1), _pair(name, "stride", stride, 1),
+            _pair(name, "padding", padding, 0))
+
+
+def geometry(name, image_shape, kernel_size, stride=1, padding=0):
+    """The constants of an image op, checked: image_shape (C, H, W), kernel, stride, padding."""
+    try:
+        channels, height, width = (int(d) for d in image_shape)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name}: image_shape must be (channels, height, width), got "
+                        f"{image_shape!r}") from exc
+    if min(channels, height, width) < 1:
+        raise ValueError(f"{name}: image_shape must be positive, got {tuple(image_shape)}")
+    kernel, stride, padding = window(name, kernel_size, stride, padding)
+    padded = (height + 2 * padding[0], width + 2 * padding[1])
+    if kernel[0] > padded[0] or kernel[1] > padded[1]:
+        raise ValueError(
+            f"{name}: the kernel {kernel[0]}×{kernel[1]} is larger than the padded image "
+            f"{padded[0]}×{padded[1]} (image {height}×{width}, padding {padding}); use a "
+            "smaller kernel_size or more padding")
+    return {"image_shape": (channels, height, width), "kernel": kernel, "stride": stride,
+            "padding": padding}
+
+
+def output_size(image_shape, kernel, stride, padding):
+    """(H', W'): the output positions of a kernel over the padded image."""
+    _, height, width = image_shape
+    return ((height + 2 * padding[0] - kernel[0]) // stride[0] + 1,
+            (width + 2 * padding[1] - kernel[1]) // stride[1] + 1)
+
+
+def _check_images(name, shape, image_shape):
+    channels, height, width = image_shape
+    if shape[1] != channels * height * width:
+        raise ValueError(
+            f"{name}: image_shape {image_shape} has {channels * height * width} entries per "
+            f"image, but the matrix {shape} has {shape[1]} columns; each row must be one image "
+            "in (channel, row, column) order (PyTorch's x.reshape(N, -1))")
+
+
+# ---- the forwards, on arrays -------------------------------------------------------------
+def _windows(A, image_shape, kernel, stride, padding, fill=0.0):
+    """Every window of every image, as an (N, C, H', W', kh, kw) view of the padded images."""
+    xp = array_module(A)
+    images = A.reshape(A.shape[0], *image_shape)
+    if padding != (0, 0):
+        (ph, pw) = padding
+        images = xp.pad(images, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    windows = xp.lib.stride_tricks.sliding_window_view(images, kernel, axis=(2, 3))
+    return windows[:, :, ::stride[0], ::stride[1]]
+
+
+def _im2col(A, image_shape, kernel, stride, padding):
+    windows = _windows(A, image_shape, kernel, stride, padding)
+    n, channels, rows, cols = windows.shape[:4]
+    # (H', W', N, C, kh, kw): one patch per row, the N images of a position side by side
+    return windows.transpose(2, 3, 0, 1, 4, 5).reshape(rows * cols * n,
+                                                       channels * kernel[0] * kernel[1])
+
+
+def _col2im(A, image_shape, kernel, stride, padding):
+    channels, height, width = image_shape
+    rows, cols = output_size(image_shape, kernel, stride, padding)
+    n = A.shape[0] // (rows * cols)
+    patches = A.reshape(rows, cols, n, channels, *kernel).transpose(2, 3, 4, 5, 0, 1)
+    (ph, pw), (sh, sw) = padding, stride
+    images = array_module(A).zeros((n, channels, height + 2 * ph, width + 2 * pw), A.dtype)
+    for ki in range(kernel[0]):  # kh·kw strided additions: each adds one entry of every patch
+        for kj in range(kernel[1]):
+            images[:, :, ki:ki + sh * (rows - 1) + 1:sh, kj:kj + sw * (cols - 1) + 1:sw] += \
+                patches[:, :, ki, kj]
+    return images[:, :, ph:ph + height, pw:pw + width].reshape(n, channels * height * width)
+
+
+def _pool_windows(A, image_shape, kernel, stride, padding):
+    """(H'·W'·N·C) × (kh·kw): one pooling window per row, padded with −∞ (never a maximum)."""
+    windows = _windows(A, image_shape, kernel, stride, padding, fill=-np.inf)
+    n, channels, rows, cols = windows.shape[:4]
+    return windows.transpose(2, 3, 0, 1, 4, 5).reshape(rows * cols * n * channels,
+                                                       kernel[0] * kernel[1])
+
+
+def _from_window_order(M, n, channels, positions):
+    """Rows (i, j, n, c) of a column to N × (C·H'·W'): (H'W') × (N·C), transposed, reshaped."""
+    return M.reshape(positions, n * channels).T.reshape(n, channels * positions)
+
+
+def _max_pool(A, image_shape, kernel, stride, padding):
+    rows, cols = output_size(image_shape, kernel, stride, padding)
+    maxima = _pool_windows(A, image_shape, kernel, stride, padding).max(axis=1)
+    return _from_window_order(maxima, A.shape[0], image_shape[0], rows * cols)
+
+
+def _first_maxima(A, image_shape, kernel, stride, padding):
+    """M: (H'·W'·N·C) × (kh·kw), 1 at the first maximum of each pooling window, 0 elsewhere
+    (a NaN counts as the maximum, as in PyTorch)."""
+    windows = _pool_windows(A, image_shape, kernel, stride, padding)
+    mask = array_module(A).zeros(windows.shape, A.dtype)
+    mask[np.arange(windows.shape[0]), windows.argmax(axis=1)] = 1.0
+    return mask
+
+
+VALUE_FUNCTIONS["max_pool_argmax"] = _first_maxima  # a closed form evaluates it on numbers
+
+
+def _argmax_mask(A, geometry_):
+    """M for the operand A (an array or a Node); on symbols, the named function of A."""
+    data = value(A)
+    if type(data) is Sym:
+        rows, cols = output_size(**geometry_)
+        channels = geometry_["image_shape"][0]
+        shape = (rows * cols * data.shape[0] * channels, geometry_["kernel"][0]
+                 * geometry_["kernel"][1])
+        return sx.apply("max_pool_argmax", data, attrs=geometry_, out_shape=shape)
+    return _first_maxima(data, **geometry_)
+
+
+# ---- the ops -------------------------------------------------------------------------------
+IM2COL = defop(
+    "im2col",
+    family="images",
+    summary="Y = im2col(A): every kh×kw patch of the images in A's rows as a row of Y "
+    "(stride, zero padding)",
+    forward=_im2col,
+    differential="dY = im2col(dA) (im2col is linear: it copies entries)",
+    shapes=_SHAPES,
+    rules=(Rule("A", "tr(Ȳᵀ im2col(dA)) ={adjoint} tr(col2im(Ȳ)ᵀ dA)",
+                "Ā = col2im(Ȳ): each patch entry of Ȳ added back where it was copied from "
+                "(overlapping patches add up)",
+                lambda G, Y, A, **geometry_: apply1(COL2IM, G, geometry_)),),
+    notes="Row (i·W' + j)·N + n of Y is the patch of image n at output position (i, j); its "
+    "columns run over (channel, kernel row, kernel column).",
+)
+
+COL2IM = defop(
+    "col2im",
+    family="images",
+    summary="Y = col2im(A), the adjoint of im2col: each patch entry added into its image "
+    "(overlaps add up, padding dropped)",
+    forward=_col2im,
+    differential="dY = col2im(dA) (col2im is linear)",
+    shapes="A: (H'·W'·N)×(C·kh·kw) → Y: N×(C·H·W)",
+    rules=(Rule("A", "tr(Ȳᵀ col2im(dA)) ={adjoint} tr(im2col(Ȳ)ᵀ dA)",
+                "Ā = im2col(Ȳ)", lambda G, Y, A, **geometry_: apply1(IM2COL, G, geometry_)),),
+    notes="col2im is the adjoint of im2col, not its inverse: an entry copied into k patches "
+    "comes back k times over.",
+)
+
+
+def _max_pool_rule(G, Y, A, **geometry_):
+    rows, cols = output_size(**geometry_)
+    n, channels = A.shape[0], geometry_["image_shape"][0]
+    positions, kernel = rows * cols, geometry_["kernel"]
+    # Ȳ as a column in window order (i, j, n, c): the inverse of _from_window_order
+    column = reshape(reshape(G, n * channels, positions).T, positions * n * channels, 1)
+    spread = column * _argmax_mask(A, geometry_)  # Ȳ at each window's maximum, 0 elsewhere
+    return apply1(COL2IM, reshape(spread, positions * n, channels * kernel[0] * kernel[1]),
+                  geometry_)
+
+
+MAX_POOL = defop(
+    "max_pool",
+    family="images",
+    summary="Y = the largest entry of each kh×kw window of each channel (stride, padding), "
+    "images in rows as A",
+    forward=_max_pool,
+    differential="dY = R((M ⊙ P(dA))·1), P(A) the pooling windows one per row, M the one-hot "
+    "of each window's maximum, R the reshape to N×(C·H'·W')",
+    shapes="A: N×(C·H·W) → Y: N×(C·H'·W')",
+    rules=(Rule("A", "tr(Ȳᵀ R((M ⊙ P(dA))·1)) ={adjoint} tr(R*(Ȳ)ᵀ (M ⊙ P(dA))·1) "
+                     "={cyclic} tr((R*(Ȳ)·1ᵀ)ᵀ (M ⊙ P(dA))) ={hadamard} "
+                     "tr((M ⊙ R*(Ȳ)·1ᵀ)ᵀ P(dA)) ={adjoint} tr(P*(M ⊙ R*(Ȳ)·1ᵀ)ᵀ dA)",
+                "Ā = P*(M ⊙ R*(Ȳ)·1ᵀ) = col2im(M ⊙ R*(Ȳ)·1ᵀ): each Ȳ entry goes to where its "
+                "window's maximum sits",
+                _max_pool_rule),),
+    notes="P is im2col with −∞ padding, one channel's window per row; ties go to the first "
+    "maximum in (kernel row, kernel column) order, as PyTorch's MaxPool2d.",
+)
+
+
+# ---- the functions -------------------------------------------------------------------------
+def _as_node_or_array(x):
+    if not hasattr(x, "shape"):
+        from ..node import Node
+
+        return Node(x)
+    return x
+
+
+def im2col(x, image_shape, kernel_size, stride=1, padding=0):
+    """The patches of the images in x's rows, one per row: (H'·W'·N) × (C·kh·kw).
+
+    x is N × (C·H·W), each row an image in (channel, row, column) order; image_shape is
+    (C, H, W); kernel_size, stride and padding are ints or pairs (zero padding).
+    """
+    x = _as_node_or_array(x)
+    attrs = geometry("im2col", image_shape, kernel_size, stride, padding)
+    _check_images("im2col", x.shape, attrs["image_shape"])
+    return apply1(IM2COL, x, attrs)
+
+
+def col2im(x, image_shape, kernel_size, stride=1, padding=0):
+    """The adjoint of im2col: (H'·W'·N) × (C·kh·kw) patches added back into N images,
+    N × (C·H·W) (overlapping entries add up; what falls on the padding is dropped)."""
+    x = _as_node_or_array(x)
+    attrs = geometry("col2im", image_shape, kernel_size, stride, padding)
+    rows, cols = output_size(**attrs)
+    channels = attrs["image_shape"][0]
+    width = channels * attrs["kernel"][0] * attrs["kernel"][1]
+    if x.shape[1] != width or x.shape[0] % (rows * cols):
+        raise ValueError(
+            f"col2im: a {x.shape} matrix is not im2col's layout for image_shape "
+            f"{attrs['image_shape']}, kernel {attrs['kernel']}, stride {attrs['stride']}, "
+            f"padding {attrs['padding']}: that needs {width} columns (C·kh·kw) and a multiple "
+            f"of {rows * cols} rows (H'·W' per image)")
+    return apply1(COL2IM, x, attrs)
+
+
+def max_pool(x, image_shape, kernel_size, stride=None, padding=0):
+    """The maximum of each kh×kw window of each channel: N × (C·H'·W'), x's layout.
+
+    stride defaults to kernel_size and padding (with −∞) may be at most half the kernel, as in
+    PyTorch's max_pool2d; ties send the gradient to the first maximum, as PyTorch does.
+    """
+    x = _as_node_or_array(x)
+    attrs = geometry("max_pool", image_shape, kernel_size,
+                     kernel_size if stride is None else stride, padding)
+    _check_images("max_pool", x.shape, attrs["image_shape"])
+    kernel, padding_ = attrs["kernel"], attrs["padding"]
+    if padding_[0] > kernel[0] // 2 or padding_[1] > kernel[1] // 2:
+        raise ValueError(f"max_pool: padding {padding_} must be at most half the kernel "
+                         f"{kernel} (so every window holds a pixel of the image)")
+    return apply1(MAX_POOL, x, attrs)

@@ -1,0 +1,195 @@
+"""The ops of two layers: dropout (a Hadamard product with a mask) and batch normalisation
+(a column-wise standardisation).
+
+dropout keeps each entry with probability 1 − p and scales what it keeps by 1/(1 − p), so the
+expected output is the input (inverted dropout, as PyTorch).  The mask is a constant of the
+node — drawn by `dropout` from a seeded generator, or given — so the op is Y = A ⊙ M/(1 − p)
+and its rule Ā = Ȳ ⊙ M/(1 − p).
+
+batch_norm standardises each column of A (each feature, over the m rows of a batch):
+Y = (A − 1·μ) ⊙ 1·s with μ = (1/m)·1ᵀA, σ² = (1/m)·1ᵀ((A − 1·μ) ⊙ (A − 1·μ)) (the biased
+variance, as PyTorch normalises with) and s = 1/√(σ² + ε).  The statistics depend on A, so
+every entry of Ā depends on its whole column.  With running statistics (evaluation) μ and σ²
+are constants and Y is affine in A.  The scale and shift γ ⊙ Y + β are a composition: the
+`batch_norm` function applies them after the op, as PyTorch's `F.batch_norm` does.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..backend import array_module
+from .base import Rule, apply1, defop, value
+from .reduce import mean
+
+
+# ---- dropout -------------------------------------------------------------------------------
+def _kept(mask, p, like):
+    """K = M/(1 − p) in like's precision (zeros for p = 1, as PyTorch)."""
+    xp = array_module(like)
+    if p == 1.0:
+        return xp.zeros(mask.shape, like.dtype)
+    return xp.asarray(mask).astype(like.dtype) / (1.0 - p)
+
+
+DROPOUT = defop(
+    "dropout",
+    family="layers",
+    summary="Y = A ⊙ M/(1 − p): the entries where the mask M is 1 (each kept with probability "
+    "1 − p) scaled by 1/(1 − p), the rest 0",
+    forward=lambda A, mask, p: A * _kept(mask, p, A),
+    differential="dY = dA ⊙ M/(1 − p)",
+    rules=(Rule("A", "tr(Ȳᵀ(dA ⊙ M/(1 − p))) ={hadamard} tr((Ȳ ⊙ M/(1 − p))ᵀ dA)",
+                "Ā = Ȳ ⊙ M/(1 − p)",
+                lambda G, Y, A, mask, p: G * _kept(mask, p, value(A))),),
+    notes="Inverted dropout, as PyTorch: E[Y] = A. In evaluation (training=False) dropout is "
+    "the identity and builds no node.",
+)
+
+
+def dropout(x, p=0.5, training=True, *, rng=None, mask=None):
+    """Zero each entry of x with probability p and scale the rest by 1/(1 − p) (PyTorch's
+    F.dropout); with training=False, x itself.
+
+    The mask is drawn from `rng` (a numpy Generator, a seed, or None for fresh entropy), or
+    given as `mask`: an array of x's shape, 1 (or True) where an entry is kept.
+    """
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p is the probability of zeroing an entry and must be in "
+                         f"[0, 1], got {p!r}")
+    if not hasattr(x, "shape"):
+        from ..node import Node
+
+        x = Node(x)
+    if not training:
+        return x
+    if mask is None:
+        keep = np.random.default_rng(rng).random(x.shape) < 1.0 - p
+    else:
+        keep = np.array(mask)  # a copy: the node keeps it
+        if keep.shape != tuple(x.shape):
+            raise ValueError(f"dropout: the mask has shape {keep.shape}, the input {x.shape}; "
+                             "give one 0/1 entry per entry of the input")
+        if keep.dtype != bool:
+            if not np.isin(keep, (0, 1)).all():
+                raise ValueError("dropout: the mask must hold only 0 and 1 (or False and True)")
+            keep = keep.astype(bool)
+    return apply1(DROPOUT, x, {"mask": keep, "p": float(p)})
+
+
+# ---- batch_norm ----------------------------------------------------------------------------
+def _inverse_std(variance, eps, like):
+    return 1.0 / np.sqrt(array_module(like).asarray(variance).astype(like.dtype) + eps)
+
+
+def _batch_norm(A, eps, running):
+    if running is None:
+        centred = A - A.mean(axis=0, keepdims=True)
+        variance = (centred * centred).mean(axis=0, keepdims=True)  # biased, as PyTorch
+        return centred * _inverse_std(variance, eps, A)
+    running_mean, running_var = running
+    return (A - array_module(A).asarray(running_mean).astype(A.dtype)) * _inverse_std(
+        running_var, eps, A)
+
+
+def _batch_norm_rule(G, Y, A, eps, running):
+    if running is not None:  # constant statistics: Y is affine in A
+        return G * _inverse_std(running[1], eps, value(A))
+    centred = A - mean(A, 0)
+    scaled = G * (mean(centred * centred, 0) + eps) ** -0.5  # Ȳ ⊙ 1·s, s from A again
+    return scaled - mean(scaled, 0) - Y * mean(scaled * Y, 0)
+
+
+BATCH_NORM = defop(
+    "batch_norm",
+    family="layers",
+    summary="Y = (A − 1·μ) ⊙ 1·s, each column standardised: μ its mean, σ² its (biased) "
+    "variance over the rows, s = 1/√(σ² + ε); or μ, σ² running statistics",
+    forward=_batch_norm,
+    differential="dY = 1·s ⊙ (dA − 1·mean(dA) − Y ⊙ 1·mean(Y ⊙ dA)), mean(M) = (1/m)·1ᵀM "
+    "the column means (batch statistics); dY = 1·s ⊙ dA (running statistics)",
+    shapes="A: m×n → Y: m×n (μ, σ², s: 1×n)",
+    rules=(Rule("A", "tr(Ȳᵀ(1·s ⊙ (dA − 1·mean(dA) − Y ⊙ 1·mean(Y ⊙ dA)))) ={hadamard} "
+                     "tr(Gᵀ(dA − 1·mean(dA) − Y ⊙ 1·mean(Y ⊙ dA))), G = Ȳ ⊙ 1·s ={hadamard} "
+                     "tr(Gᵀ dA) − tr(Gᵀ 1·mean(dA)) − tr((G ⊙ Y)ᵀ 1·mean(Y ⊙ dA)) "
+                     "={ones} tr(Gᵀ dA) − tr((1·mean(G))ᵀ dA) − tr((1·mean(G ⊙ Y))ᵀ(Y ⊙ dA)) "
+                     "={hadamard} tr((G − 1·mean(G) − Y ⊙ 1·mean(G ⊙ Y))ᵀ dA)",
+                "Ā = G − 1·mean(G) − Y ⊙ 1·mean(G ⊙ Y), G = Ȳ ⊙ 1·s (batch statistics); "
+                "Ā = Ȳ ⊙ 1·s (running statistics)",
+                _batch_norm_rule),),
+    notes="The ones step: tr(Pᵀ 1·(1/m)·1ᵀ Q) = tr(((1/m)·1·1ᵀP)ᵀ Q) = tr((1·mean(P))ᵀ Q). "
+    "PyTorch normalises with the biased variance and keeps the unbiased one, m/(m − 1)·σ², in "
+    "its running variance; so does matrixflow.",
+)
+
+
+def _running(name, array, columns):
+    if array is None:
+        return None
+    if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
+        raise TypeError(f"batch_norm: {name} must be a float NumPy array (it is updated in "
+                        f"place), got {type(array).__name__}")
+    if array.size != columns:
+        raise ValueError(f"batch_norm: {name} has {array.size} entries, the input {columns} "
+                         "columns; keep one statistic per column")
+    return array
+
+
+def _row(parameter):
+    """A 1-D weight or bias as the 1×n row it multiplies or shifts by."""
+    if isinstance(parameter, np.ndarray) and parameter.ndim == 1:
+        return parameter.reshape(1, -1)
+    return parameter
+
+
+def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Standardise each column of x, then scale by weight and shift by bias (PyTorch's
+    F.batch_norm over an N × C batch).
+
+    training=True normalises with the batch's mean and biased variance and, when running_mean
+    and running_var are given, moves them in place towards the batch's mean and unbiased
+    variance: r ← (1 − momentum)·r + momentum·batch.  training=False normalises with the
+    running statistics.  weight and bias (γ, β: 1 × C or C entries) are optional.
+    """
+    if not hasattr(x, "shape"):
+        from ..node import Node
+
+        x = Node(x)
+    rows, columns = x.shape
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps >= 0:
+        raise ValueError(f"batch_norm: eps must be a number ≥ 0, got {eps!r}")
+    running_mean = _running("running_mean", running_mean, columns)
+    running_var = _running("running_var", running_var, columns)
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("batch_norm: give both running_mean and running_var, or neither")
+    if training:
+        if rows < 2:
+            raise ValueError(f"batch_norm: training needs more than one row per column to take "
+                             f"statistics over, got a {rows}×{columns} batch (as PyTorch)")
+        if running_mean is not None:
+            data = value(x)
+            if not isinstance(data, np.ndarray):
+                raise TypeError("batch_norm: running statistics are updated from numbers; "
+                                f"this input holds {type(data).__name__}")
+            batch_mean = data.mean(axis=0, keepdims=True)
+            # unbiased, as PyTorch's running variance
+            batch_var = ((data - batch_mean) ** 2).sum(axis=0, keepdims=True) / (rows - 1)
+            for running, batch in ((running_mean, batch_mean), (running_var, batch_var)):
+                moved = momentum * batch + (1 - momentum) * running.reshape(1, -1)
+                np.copyto(running, moved.reshape(running.shape))  # in place, whatever its strides
+        y = apply1(BATCH_NORM, x, {"eps": float(eps), "running": None})
+    else:
+        if running_mean is None:
+            raise ValueError("batch_norm: training=False normalises with the running "
+                             "statistics; pass running_mean and running_var, or training=True "
+                             "to use the batch's own")
+        statistics = (running_mean.reshape(1, -1).copy(), running_var.reshape(1, -1).copy())
+        y = apply1(BATCH_NORM, x, {"eps": float(eps), "running": statistics})
+    if weight is not None:
+        y = y * _row(weight)
+    if bias is not None:
+        y = y + _row(bias)
+    return y

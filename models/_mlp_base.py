@@ -1,0 +1,351 @@
+"""What MLPRegressor and MLPClassifier share: scikit-learn's multi-layer perceptron with its
+gradients by matrixflow.
+
+The network is Z = f(…f(X·W₁ + 1·b₁)…)·W_L + 1·b_L, built as a matrixflow tree on each batch,
+and its output g(Z) (identity or exp for regression, softmax or logistic for classification).
+Backward gives the gradients of the objective scikit-learn descends,
+
+    data loss(g(Z), Y) / n + (α / 2n)·Σ ‖Wᵢ‖²_F      (n the batch's samples, or its total weight),
+
+where each data loss is taken on Z by a fused op whose gradient is scikit-learn's delta
+(g(Z) − Y for the canonical pairs), and scikit-learn's own update rules step the weights.
+Parameters, defaults, initialisation, shuffling, the validation split, the stopping rule and
+the fitted attributes are scikit-learn's (`BaseMultilayerPerceptron`), drawn from the same
+random_state in the same order.  A subclass says how y is checked and encoded
+(`_validate_input`), which output it has (`_output_activation`), what its loss is (`_loss`)
+and how it predicts and scores.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from itertools import pairwise
+from numbers import Integral
+
+import numpy as np
+import scipy.optimize
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+import matrixflow as mf
+
+from ._persistence import (
+    check_loaded,
+    check_positive_int,
+    check_solver_state,
+    check_weight,
+    load_estimator,
+    require,
+    save_estimator,
+    solver_kind,
+)
+from ._training import (
+    check_finite,
+    check_params,
+    fit_stochastic,
+    make_solver,
+    start_history,
+    validate_sample_weight,
+)
+
+ACTIVATIONS = {
+    "identity": lambda h: h,
+    "logistic": mf.sigmoid,
+    "tanh": mf.tanh,
+    "relu": mf.relu,
+}
+OUTPUTS = {
+    "identity": lambda z: z,
+    "exp": mf.exp,
+    "softmax": mf.softmax,
+    "logistic": mf.sigmoid,
+}
+
+FITTED = ("coefs_", "intercepts_", "n_features_in_", "feature_names_in_", "n_iter_", "n_layers_",
+          "n_outputs_", "out_activation_", "loss_", "best_loss_", "loss_curve_",
+          "validation_scores_", "best_validation_score_", "t_", "_no_improvement_count",
+          "_best_parameters")
+
+
+class BaseMLP(BaseEstimator):
+    """scikit-learn's MLP parameters and training, shared by the regressor and the classifier.
+
+    See sklearn.neural_network.MLPClassifier / MLPRegressor for each parameter; all of them
+    mean the same here.  Solvers "adam" (default), "sgd" and "lbfgs".  Besides scikit-learn's
+    methods: `save(path)` writes an .npz file and `Estimator.load(path)` reads it back.
+    """
+
+    _FITTED = FITTED
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    # ---- scikit-learn's API ----------------------------------------------------------------
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to X (n_samples, n_features) and y: (n_samples,), or (n_samples,
+        n_outputs) for several targets (regressor) or an indicator matrix (classifier)."""
+        with mf.enable_grad():  # training needs the tree, even inside mf.no_grad()
+            return self._fit(X, y, sample_weight, incremental=False)
+
+    def _stochastic(self):
+        if self.solver not in ("sgd", "adam"):
+            raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                                 f"{self.solver} is not stochastic.")
+        return True
+
+    @available_if(_stochastic)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over X, y, continuing from the current weights (the first call starts)."""
+        with mf.enable_grad():  # training needs the tree, even inside mf.no_grad()
+            return self._fit(X, y, sample_weight, incremental=True)
+
+    def save(self, path):
+        """Write the fitted model (parameters, weights, history, solver state) to an .npz file."""
+        check_is_fitted(self)
+        optimizer = getattr(self, "_optimizer", None)
+        solver_state = optimizer.state_arrays() if optimizer is not None else {}
+        save_estimator(self, path, self._FITTED, solver_state)
+
+    @classmethod
+    def load(cls, path):
+        """A model written by `save`: predicts the same, and partial_fit continues from it.
+
+        `path` is a file name (".npz" may be left off) or a file object opened for reading.
+        A file that `save` did not write, or one damaged since, raises ValueError naming the
+        entry that is wrong."""
+        model, solver_state = load_estimator(cls, path, cls._FITTED)
+        check_loaded(cls, path, lambda: model._check_loaded(solver_state))
+        for name in ("loss_curve_", "validation_scores_"):
+            if isinstance(getattr(model, name, None), np.ndarray):
+                setattr(model, name, getattr(model, name).tolist())
+        if hasattr(model, "feature_names_in_"):
+            model.feature_names_in_ = np.asarray(model.feature_names_in_, dtype=object)
+        model._loaded()
+        if solver_state:
+            model._optimizer = make_solver(model, model._parameters(),
+                                           solver_kind(solver_state))
+            model._optimizer.restore(solver_state)
+        return model
+
+    def _check_loaded(self, solver_state):
+        """A loaded model's parameters and weights must make a network that can predict."""
+        require(self, "coefs_", "intercepts_", "n_features_in_", "n_outputs_", "n_layers_",
+                "out_activation_", "n_iter_")
+        check_params(self)
+        check_positive_int("n_features_in_", self.n_features_in_)
+        check_positive_int("n_outputs_", self.n_outputs_)
+        self._check_outputs()
+        coefs, intercepts = list(self.coefs_), list(self.intercepts_)
+        if not len(coefs) == len(intercepts) == self.n_layers_ - 1:
+            raise ValueError(f"{len(coefs)} weight matrices, {len(intercepts)} intercept "
+                             f"vectors and n_layers_={self.n_layers_} do not agree")
+        fan_in = self.n_features_in_
+        for layer, (coef, intercept) in enumerate(zip(coefs, intercepts)):
+            last = layer == len(coefs) - 1
+            fan_out = self.n_outputs_ if last or np.ndim(coef) != 2 else coef.shape[1]
+            check_weight(f"coefs_[{layer}]", coef, (fan_in, fan_out))
+            check_weight(f"intercepts_[{layer}]", intercept, (fan_out,))
+            fan_in = fan_out
+        check_solver_state(solver_state, self._parameters())
+
+    def _check_outputs(self):
+        """A loaded model's out_activation_ (and a subclass's own fitted attributes) must be
+        ones its fit could have set: ValueError (KeyError for one missing) otherwise."""
+        raise NotImplementedError
+
+    def _loaded(self):
+        """Rebuild what the file cannot hold (a subclass's hook), once it has been checked."""
+
+    # ---- the network -------------------------------------------------------------------------
+    def _parameters(self):
+        """Nodes over coefs_ and intercepts_ (sharing their memory), in scikit-learn's order."""
+        coefs = [mf.Node(c, requires_grad=True) for c in self.coefs_]
+        intercepts = [mf.Node(b.reshape(1, -1), requires_grad=True) for b in self.intercepts_]
+        return coefs + intercepts
+
+    def _forward(self, X, weights, biases, output_activation=True):
+        """The network on X: arrays in, arrays out (prediction); Nodes in, a tree out (training).
+        Without output_activation it stops at Z, where the fused losses take over."""
+        hidden = ACTIVATIONS[self.activation]
+        last = len(weights) - 1
+        for layer, (W, b) in enumerate(zip(weights, biases)):
+            X = X @ W + b
+            if layer != last:
+                X = hidden(X)
+        return OUTPUTS[self.out_activation_](X) if output_activation else X
+
+    def _forward_fast(self, X, check_input=True):
+        """scikit-learn's _forward_pass_fast: g(Z) on arrays."""
+        if check_input:
+            X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        return self._forward(X, self.coefs_, [b.reshape(1, -1) for b in self.intercepts_])
+
+    def _score_with(self, metric, X, y, sample_weight):
+        """A score without input validation (the validation split); NaN for non-finite
+        predictions."""
+        prediction = self._predict(X, check_input=False)
+        if np.issubdtype(prediction.dtype, np.floating) and not np.isfinite(prediction).all():
+            return np.nan
+        return metric(y, prediction, sample_weight=sample_weight)
+
+    def _objective(self, parameters, X, y, weights):
+        """(tree of the objective to differentiate, the loss scikit-learn reports) on a batch."""
+        count = len(self.coefs_)
+        W, b = parameters[:count], parameters[count:]
+        total_weight = X.shape[0] if weights is None else weights.sum()
+        Z = self._forward(X, W, b, output_activation=False)
+        objective, reported = self._loss(Z, y, weights, total_weight)
+        squares = sum(float(np.dot(c.ravel(), c.ravel())) for c in self.coefs_)
+        if self.alpha:
+            penalty = mf.sum(W[0] * W[0])
+            for w in W[1:]:
+                penalty = penalty + mf.sum(w * w)
+            objective = objective + penalty * (0.5 * self.alpha / total_weight)
+        reported += (0.5 * self.alpha) * squares / total_weight
+        return objective, float(reported)
+
+    # ---- fitting -------------------------------------------------------------------------------
+    def _fit(self, X, y, sample_weight, incremental):
+        check_params(self)
+        hidden_sizes = self.hidden_layer_sizes
+        hidden_sizes = list(hidden_sizes) if hasattr(hidden_sizes, "__iter__") else [hidden_sizes]
+        if not all(isinstance(h, Integral) and h > 0 for h in hidden_sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden_sizes}.")
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        sample_weight = validate_sample_weight(sample_weight, X.shape[0], X.dtype)
+        y = np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1)
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(y, [X.shape[1], *hidden_sizes, y.shape[1]], X.dtype)
+        elif y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {y.shape[1]} outputs, but the model was fitted with "
+                             f"{self.n_outputs_}")
+        parameters = self._parameters()
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(parameters, X, y, sample_weight)
+        else:
+            if not incremental or not hasattr(self, "_optimizer"):
+                self._optimizer = make_solver(self, parameters)
+            self._optimizer.params = parameters
+
+            def train_batch(X_batch, y_batch, w_batch):
+                objective, reported = self._objective(parameters, X_batch, y_batch, w_batch)
+                for p in parameters:
+                    p.grad = None
+                objective.backward()
+                self._optimizer.step()
+                return reported
+
+            fit_stochastic(self, X, y, sample_weight, incremental, train_batch)
+        check_finite(parameters)
+        for p in parameters:
+            p.grad = None  # the last batch's gradients are of no use after fit
+        return self
+
+    def _initialize(self, y, layer_units, dtype):
+        """Glorot-uniform weights and biases, scikit-learn's draws: U(±√(f/(fan_in + fan_out))),
+        f = 2 for the logistic activation and 6 otherwise."""
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = self._output_activation()
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        self.coefs_, self.intercepts_ = [], []
+        for fan_in, fan_out in pairwise(layer_units):
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            coef = self._random_state.uniform(-bound, bound, (fan_in, fan_out))
+            intercept = self._random_state.uniform(-bound, bound, fan_out)
+            self.coefs_.append(coef.astype(dtype, copy=False))
+            self.intercepts_.append(intercept.astype(dtype, copy=False))
+        self._best_parameters = self._snapshot()
+        if self.solver != "lbfgs":
+            start_history(self)
+
+    def _snapshot(self):
+        return [c.copy() for c in self.coefs_] + [b.copy() for b in self.intercepts_]
+
+    def _restore(self, snapshot):
+        for target, saved in zip(self.coefs_ + self.intercepts_, snapshot):
+            target[...] = saved
+
+    def _fit_lbfgs(self, parameters, X, y, weights):
+        """L-BFGS-B on the same objective as the stochastic solvers (its gradient by backward)."""
+        shapes = [p.shape for p in parameters]
+        sizes = [int(np.prod(s)) for s in shapes]
+
+        def unpack(packed):
+            start = 0
+            for p, size, shape in zip(parameters, sizes, shapes):
+                p.data[...] = packed[start:start + size].reshape(shape)
+                start += size
+
+        evaluated = {}  # the point last evaluated and the loss reported there
+
+        def objective_and_gradient(packed):
+            unpack(packed)
+            objective, reported = self._objective(parameters, X, y, weights)
+            evaluated.update(x=packed.copy(), loss=reported)
+            for p in parameters:
+                p.grad = None
+            objective.backward()
+            return objective.item(), np.concatenate([p.grad.ravel() for p in parameters])
+
+        iteration = {"count": 0, "started": time.perf_counter()}
+
+        def print_iteration(intermediate_result):
+            """verbose: one line per L-BFGS iteration, as the stochastic solvers print per
+            epoch (the loss is the one loss_ reports, at the iteration's point)."""
+            if not np.array_equal(intermediate_result.x, evaluated.get("x")):
+                objective_and_gradient(intermediate_result.x)
+            iteration["count"] += 1
+            now = time.perf_counter()
+            print(f"Iteration {iteration['count']}, loss = {evaluated['loss']:.8f}, "
+                  f"time = {now - iteration['started']:.3f} s")
+            iteration["started"] = now
+
+        packed = np.concatenate([p.data.ravel() for p in parameters])
+        result = scipy.optimize.minimize(
+            objective_and_gradient, packed, method="L-BFGS-B", jac=True,
+            callback=print_iteration if self.verbose else None,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
+        unpack(result.x)
+        if result.status != 0:
+            warnings.warn(f"lbfgs failed to converge after {result.nit} iteration(s) "
+                          f"(status={result.status}): {result.message}. Increase the number of "
+                          f"iterations (max_iter={self.max_iter}) or scale the data.",
+                          ConvergenceWarning, stacklevel=4)  # _fit_lbfgs ← _fit ← fit ← caller
+        self.n_iter_ = min(result.nit, self.max_iter)
+        self.loss_ = self._objective(parameters, X, y, weights)[1]
