@@ -193,7 +193,7 @@ def first_bad_graph_rule(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
 
             def rule_as_graph(G, *xs, op=op, attrs=attrs, position=position):
                 Y = apply1(op, xs[0], attrs) if len(xs) == 1 else apply2(op, *xs, attrs)
-                return op.rules[position].fn(G, Y, *xs, **attrs)
+                return op.gradient(position, G, Y, *xs, **attrs)
 
             leaves = [Node(rng.standard_normal(node.shape), requires_grad=True)]
             leaves += [Node(np.array(x.numpy(), dtype=np.float64), requires_grad=True)
@@ -304,8 +304,8 @@ def first_nonfinite(fn, inputs):
             if operand is None or not operand.requires_grad:
                 continue
             with np.errstate(all="ignore"):
-                result = node.op.rules[position].fn(seed_gradient, node.numpy(), *operands,
-                                                     **(node.attrs or {}))
+                result = node.op.gradient(position, seed_gradient, node.numpy(), *operands,
+                                          **(node.attrs or {}))
             found = _first_bad_entry(np.asarray(result, dtype=np.float64))
             if found is not None:
                 return NonFinite(node.op.name,

@@ -10,7 +10,7 @@ nothing changes:
   tr(s) = s for a 1×1 s
   (A⁻¹)⁻¹ = A, and A⁻¹A = AA⁻¹ = I side by side in a product (also transposed)
   a 1×1 factor inside a product moves to the front: A(s·B)C = s·(ABC)
-  x / x = 1, and (a / d) ⊙ d = a (the same subexpression cancels)
+  x / x = 1, a / (c·b) = (1/c)·(a / b), and (a / d) ⊙ d = a (the same subexpression cancels)
   c·T + d·T = (c + d)·T  (equal terms collected)
   P·X + Q·X = (P + Q)·X, X·P + X·Q = X·(P + Q)  (a common factor taken out)
 """
@@ -376,6 +376,8 @@ def _div(x, args):
     cb, rest_b = _numeric_factor(b)
     if rest_b is None and cb != 0 and a.shape == x.shape:  # divided by a number: a scale
         return _with_factor(1.0 / cb, a, x.shape)
+    if rest_b is not None and cb not in (0, 1):  # a / (c·b) = (1/c)·(a / b)
+        return _with_factor(1.0 / cb, _div(x, [a, rest_b]), x.shape)
     return Sym("div", args, None, x.shape)
 
 
