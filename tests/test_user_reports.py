@@ -194,3 +194,10 @@ def test_cross_entropy_refuses_pytorchs_ignore_index_by_name():
     assert "logits[keep], labels[keep]" in str(caught.value)
     keep = np.array([0, -100, 2]) != -100
     assert mf.cross_entropy(logits[keep], np.array([0, -100, 2])[keep]).shape == (1, 1)
+
+
+def test_a_torch_tensor_given_to_a_function_gets_the_conversion_message():
+    import torch
+
+    with pytest.raises(TypeError, match="numpy"):
+        mf.exp(torch.ones(2, 2, dtype=torch.float64))

@@ -162,7 +162,8 @@ def value(x):
 
 def _is_matrix_array(x) -> bool:
     """A 2-D float array (NumPy or CuPy): what the rules compute with in a plain backward."""
-    return getattr(x, "ndim", 0) == 2 and not isinstance(x, Node) and x.dtype.kind == "f"
+    return (getattr(x, "ndim", 0) == 2 and not isinstance(x, Node)
+            and getattr(x.dtype, "kind", None) == "f")  # a torch dtype has no kind
 
 
 _FLOAT64, _FLOAT32 = np.dtype(np.float64), np.dtype(np.float32)
