@@ -151,12 +151,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--only", action="append", choices=sorted(SUITES),
                         help="run only this suite (repeatable)")
-    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds per job")
+    parser.add_argument("--rounds", type=int, default=11, help="interleaved rounds per job")
     args = parser.parse_args(argv)
     pinned = _pin_one_core()
+    pad = int(os.environ.get("MALLOC_TOP_PAD_", "0") or 0)
+    heap = (f"glibc MALLOC_TOP_PAD_ = {pad >> 20} MiB for all (freed heap is kept, not "
+            "page-faulted in again each step)" if pad else "glibc's default heap trimming")
     print(f"Python {platform.python_version()}, NumPy {np.__version__}, "
-          f"BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS')}, {pinned}; "
-          f"{args.rounds} interleaved rounds in one process (heap warm for every job); "
+          f"BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS')}, {pinned}; {heap}; "
+          f"{args.rounds} interleaved rounds in one process; "
           "ratio = median of per-round time ratios to the reference, range = min–max.\n")
     for name in args.only or list(SUITES):
         for title, results, reference in SUITES[name](args.rounds):

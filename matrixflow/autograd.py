@@ -233,10 +233,23 @@ def _as_sym(data):
     return data if isinstance(data, Sym) else constant_matrix(data)
 
 
+_UNIT_SEEDS: dict = {}  # dtype → a read-only [[1]], the seed of a 1×1 root on NumPy data
+
+
+def _unit_seed(data):
+    """[[1]] of `data`'s dtype and device.  On NumPy one read-only array serves every walk: the
+    walk adds in place only into writeable arrays, and `_own` copies a read-only one."""
+    if data.__class__ is not np.ndarray:
+        return array_module(data).ones((1, 1), dtype=data.dtype)
+    seed = _UNIT_SEEDS.get(data.dtype)
+    if seed is None:
+        seed = _UNIT_SEEDS[data.dtype] = np.ones((1, 1), dtype=data.dtype)
+        seed.flags.writeable = False
+    return seed
+
+
 def _seed(root, gradient, label, create_graph):
     """The seed Ȳ for `root`, checked against its shape: an array, or a Node for create_graph."""
-    from .node import Node, _leaf, to_matrix
-
     shape = root.data.shape
     if gradient is None:
         if shape != (1, 1):
@@ -245,8 +258,12 @@ def _seed(root, gradient, label, create_graph):
                 f"(the seed Ȳ = ∂L/∂Y, an array of shape {shape}); or reduce it first, "
                 "e.g. y.sum().backward()"
             )
-        seed = array_module(root.data).ones((1, 1), dtype=root.data.dtype)
-        return _leaf(seed) if create_graph else seed
+        if not create_graph:
+            return _unit_seed(root.data)
+    from .node import Node, _leaf, to_matrix
+
+    if gradient is None:
+        return _leaf(_unit_seed(root.data).copy())
     if isinstance(gradient, Node):
         if gradient.shape != shape:
             raise ValueError(
@@ -379,10 +396,10 @@ def _send(grad_child, child, position, op, pending, heap, create_graph):
         pending[child] = earlier + grad_child
 
 
-def _sum_to(grad, shape):
-    from .ops.reduce import sum_to  # the ops import this module
-
-    return sum_to(grad, shape)
+def _bind_sum_to(sum_to):
+    """Give the walk the ops' `sum_to` (called by matrixflow.ops, which imports this module)."""
+    global _sum_to
+    _sum_to = sum_to
 
 
 def _private(array, references) -> bool:

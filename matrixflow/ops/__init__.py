@@ -4,6 +4,7 @@
 added here without its checks and PyTorch twin makes the suite fail.
 """
 
+from ..autograd import _bind_sum_to
 from ..node import _bind_operators
 from .arithmetic import add, div, mul, neg, pow, rpow, sub
 from .base import REGISTRY, Op, Rule, apply1, apply2
@@ -24,6 +25,7 @@ from .reduce import broadcast_to, max, mean, sum, sum_to
 from .structure import concat, getitem, reshape, scatter_add
 
 _bind_operators(apply1, apply2, REGISTRY)
+_bind_sum_to(sum_to)
 
 __all__ = [
     "REGISTRY",
