@@ -74,5 +74,9 @@ def table(title: str, results: list[Result], reference: str) -> str:
     for result in results:
         spread = f"{min(result.ratios):.2f}–{max(result.ratios):.2f}"
         ratio = "1 (ref)" if result.name == reference else f"{result.ratio:.2f}×"
-        lines.append(f"  {result.name:<34} {result.median * 1e3:8.1f}ms {ratio:>7}  {spread:>13}")
+        lines.append(f"  {result.name:<34} {_duration(result.median):>10} {ratio:>7}  {spread:>13}")
     return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1e3:.1f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.0f} µs"
