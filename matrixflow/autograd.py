@@ -17,7 +17,7 @@ from sys import getrefcount
 
 import numpy as np
 
-from .backend import array_module
+from .backend import DeviceMismatchError, array_module, device_of, is_cupy_array, to_device
 
 _grad_enabled: ContextVar[bool] = ContextVar("matrixflow_grad_enabled", default=True)
 
@@ -162,7 +162,8 @@ def grad(
     inputs = [inputs] if isinstance(inputs, Node) else list(inputs)
     if gradient is None:
         gradients = [None] * len(outputs)
-    elif single_output or (len(outputs) == 1 and isinstance(gradient, (Node, np.ndarray))):
+    elif single_output or (len(outputs) == 1 and (isinstance(gradient, (Node, np.ndarray))
+                                                  or is_cupy_array(gradient))):
         gradients = [gradient]
     else:
         gradients = list(gradient)
@@ -270,6 +271,7 @@ def _seed(root, gradient, label, create_graph):
                 f"{label}: gradient= has shape {gradient.shape} but the root has shape {shape}; "
                 "the seed Ȳ must have the root's shape"
             )
+        _check_seed_device(gradient.data, root.data, label)
         return gradient if create_graph else gradient.data.copy()
     try:
         array = to_matrix(gradient, root.data.dtype)
@@ -280,8 +282,24 @@ def _seed(root, gradient, label, create_graph):
             f"{label}: gradient= has shape {array.shape} but the root has shape {shape}; "
             "the seed Ȳ must have the root's shape"
         )
+    if array.__class__ is not root.data.__class__:
+        if is_cupy_array(root.data) and not isinstance(gradient, np.ndarray) \
+                and not is_cupy_array(gradient):
+            array = to_device(array, device_of(root.data))  # a number or a list: no device
+        _check_seed_device(array, root.data, label)
     array = array.copy()  # the walk may hand the seed on; never alias the caller's array
     return _leaf(array) if create_graph else array
+
+
+def _check_seed_device(seed, root_data, label):
+    """A seed must be on its root's device: nothing is copied between devices unasked."""
+    if seed.__class__ is root_data.__class__ and not is_cupy_array(seed):
+        return
+    if device_of(seed) != device_of(root_data):
+        raise DeviceMismatchError(
+            f"{label}: gradient= is on {device_of(seed)} but the root is on "
+            f"{device_of(root_data)}; the seed Ȳ must be on the root's device: move it first "
+            f"(mf.Node(g).to({device_of(root_data)!r}), or cupy.asarray(g))")
 
 
 def _topological_order(roots):
@@ -389,9 +407,18 @@ def _send(grad_child, child, position, op, pending, heap, create_graph):
     if earlier is None:
         pending[child] = grad_child
         heappush(heap, (-child._seq, child))  # sequence numbers are unique: nodes never compare
-    elif (not create_graph and getrefcount(earlier) <= 3  # the dict, this local, the argument
-          and earlier.base is None and earlier.flags.writeable):
-        earlier += grad_child  # the walk's own array: add in place, allocate nothing
+    elif not create_graph and getrefcount(earlier) <= 3 and earlier.base is None:
+        # the dict, this local and the argument hold it: the walk's own array, unless it is
+        # read-only (a shared seed or constant).  CuPy's flags say nothing of writing (its
+        # arrays always may be), hence the except: free when it does not raise.
+        try:
+            writeable = earlier.flags.writeable
+        except AttributeError:
+            writeable = True
+        if writeable:
+            earlier += grad_child  # add in place, allocate nothing
+        else:
+            pending[child] = earlier + grad_child
     else:
         pending[child] = earlier + grad_child
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .autograd import grad, no_grad
+from .backend import array_module, device_of, is_cupy_array, to_device
 from .node import Node, _leaf
 
 
@@ -60,8 +61,15 @@ def _float64_copies(inputs: list[Node]) -> list[Node]:
     Row-major (C order) so that `data.reshape(-1)` is a view: perturbing an entry of it must
     perturb the input the function sees.
     """
-    return [Node(np.array(x.numpy(), dtype=np.float64, order="C"),
-                 requires_grad=x.requires_grad, name=x.name) for x in inputs]
+    return [Node(_float64_copy(x), requires_grad=x.requires_grad, name=x.name) for x in inputs]
+
+
+def _float64_copy(x: Node):
+    """x's values as a fresh C-order float64 array on x's device: a check of GPU inputs runs
+    on the GPU (only the Jacobians, built from .numpy(), are on the host)."""
+    if is_cupy_array(x.data):
+        return array_module(x.data).array(x.data, dtype=np.float64, order="C")
+    return np.array(x.numpy(), dtype=np.float64, order="C")
 
 
 def _evaluate(fn, inputs, where) -> list[np.ndarray]:
@@ -101,8 +109,9 @@ def analytic_jacobians(fn: Callable, inputs: Sequence[Node]):
     wrt = [x for x in inputs if x.requires_grad]
     rows = {id(x): [] for x in wrt}
     for output in outputs:
+        xp = array_module(output.data)  # seeds on the output's device
         for entry in range(output.size):
-            seed = np.zeros(output.shape, dtype=output.data.dtype)
+            seed = xp.zeros(output.shape, dtype=output.data.dtype)
             seed.reshape(-1)[entry] = 1.0
             if output.requires_grad:
                 grads = grad(output, wrt, gradient=seed, materialize_grads=True)
@@ -321,10 +330,12 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs=None, *, eps: float = 1e-6,
         outputs = _as_outputs(fn(*nodes), "gradgradcheck")
     if grad_outputs is None:
         rng = np.random.default_rng(seed)
-        seeds = [Node(rng.standard_normal(o.shape), requires_grad=True) for o in outputs]
+        seeds = [Node(to_device(rng.standard_normal(o.shape), device_of(o)), requires_grad=True)
+                 for o in outputs]
     else:
-        given = [grad_outputs] if isinstance(grad_outputs, (Node, np.ndarray)) else grad_outputs
-        seeds = [Node(np.array(np.asarray(s), dtype=np.float64), requires_grad=True)
+        given = [grad_outputs] if (isinstance(grad_outputs, (Node, np.ndarray))
+                                   or is_cupy_array(grad_outputs)) else grad_outputs
+        seeds = [Node(_float64_copy(s if isinstance(s, Node) else Node(s)), requires_grad=True)
                  for s in given]
     count = len(nodes)
 
@@ -333,7 +344,7 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs=None, *, eps: float = 1e-6,
         outs = _as_outputs(fn(*xs), "gradgradcheck")
         wrt = [x for x in xs if x.requires_grad]
         if not any(o.requires_grad for o in outs):
-            return tuple(_leaf(np.zeros(x.shape)) for x in wrt)
+            return tuple(_leaf(array_module(x.data).zeros(x.shape)) for x in wrt)
         return tuple(grad(outs, wrt, gradient=list(ys), create_graph=True,
                           materialize_grads=True))
 

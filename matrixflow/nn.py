@@ -18,7 +18,9 @@ from collections.abc import Iterator
 import numpy as np
 
 from . import ops
+from .backend import array_module, check_device, device_of, is_cupy_array, to_device
 from .node import Node
+from .ops.layers import device_generator
 
 # ---- initialisers --------------------------------------------------------------------------
 # Each returns an array for a weight of shape (fan_in, fan_out), drawn from `rng`
@@ -137,10 +139,31 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
+    def to(self, device: str) -> Module:
+        """Move every parameter (and its .grad) and every buffer to `device` ('cpu', 'cuda',
+        'cuda:N'), in place as PyTorch's `Module.to`: the parameter Nodes stay the same
+        objects, so an optimizer made before keeps them.  Returns the module."""
+        check_device(device, f"{type(self).__name__}.to({device!r})")
+        for _, p in self.named_parameters():
+            p.data = to_device(p.data, device)
+            if p.grad is not None:
+                p.grad = to_device(p.grad, device)
+        modules = [self]
+        while modules:
+            module = modules.pop()
+            for name in getattr(module, "_buffer_names", ()):
+                buffer = getattr(module, name)
+                if buffer is not None:
+                    setattr(module, name, to_device(buffer, device))
+            modules.extend(child for _, child in module.named_children())
+        return self
+
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter's values and every buffer, by dotted name."""
+        """A copy of every parameter's values and every buffer, by dotted name, as NumPy arrays
+        (on the host, wherever the module lives)."""
         state = {name: p.numpy().copy() for name, p in self.named_parameters()}
-        state.update((name, np.array(b, copy=True)) for name, b in self.named_buffers())
+        state.update((name, b.get() if is_cupy_array(b) else np.array(b, copy=True))
+                     for name, b in self.named_buffers())
         return state
 
     def load_state_dict(self, state: dict, strict: bool = True) -> None:
@@ -158,12 +181,12 @@ class Module:
         for name, p in params.items():
             if name not in state:
                 continue
-            value = np.asarray(state[name])
+            value = state[name] if is_cupy_array(state[name]) else np.asarray(state[name])
             if value.shape != p.shape:
                 raise ValueError(
                     f"load_state_dict: {name} has shape {p.shape}, the state gives {value.shape}"
                 )
-            p[...] = value
+            p[...] = to_device(value, device_of(p))  # copied onto the module's device
 
     def extra_repr(self) -> str:
         return ""
@@ -274,9 +297,11 @@ class RNN(Module):
         if steps == 0:
             raise ValueError("RNN: the sequence is empty")
         batch = xs[0].shape[0]
-        dtype = self.cells[0].weight_hh.dtype
-        if h0 is None:
-            states = [Node(np.zeros((batch, self.hidden_size), dtype)) for _ in self.cells]
+        weight = self.cells[0].weight_hh.data
+        if h0 is None:  # zeros where the weights are, in their precision
+            xp = array_module(weight)
+            states = [Node(xp.zeros((batch, self.hidden_size), weight.dtype))
+                      for _ in self.cells]
         else:
             states = list(h0)
             if len(states) != len(self.cells):
@@ -394,9 +419,16 @@ class Dropout(Module):
                              f"[0, 1], got {p!r}")
         self.p = float(p)
         self.rng = np.random.default_rng(rng)
+        self._device_rngs = {}  # GPU id → CuPy generator, seeded once from self.rng
 
     def forward(self, x):
-        return ops.dropout(x, self.p, self.training, rng=self.rng)
+        rng = self.rng
+        data = x.data if isinstance(x, Node) else x
+        if self.training and is_cupy_array(data):  # masks drawn on the GPU, not copied there
+            rng = self._device_rngs.get(data.device.id)
+            if rng is None:
+                rng = self._device_rngs[data.device.id] = device_generator(self.rng, data)
+        return ops.dropout(x, self.p, self.training, rng=rng)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -18,7 +18,7 @@ import numbers
 
 import numpy as np
 
-from .backend import device_of, is_cupy_array, to_device
+from .backend import array_module, device_of, is_cupy_array, to_device
 from .symbolic.expr import Sym
 
 _KEPT_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -438,7 +438,9 @@ def _scalar_constant(value, dtype):
 
 def as_operand(value, like: Node | None = None) -> Node:
     """`value` as a Node operand; a constant that is not a float array takes `like`'s dtype,
-    so `x32 * 2` and `x32 * mask` stay float32, as in NumPy."""
+    so `x32 * 2` and `x32 * mask` stay float32, as in NumPy.  Beside a Node on a GPU, data
+    without a device of its own (a number, a list) is made on that GPU; an array keeps its
+    device, and the op refuses a pair from two devices."""
     if isinstance(value, Node):
         return value
     if like is not None and type(value) in (float, int) and type(like.data) is np.ndarray:
@@ -448,7 +450,35 @@ def as_operand(value, like: Node | None = None) -> Node:
         getattr(getattr(value, "dtype", None), "kind", None) == "f"
     ):
         dtype = like.data.dtype
+    if like is not None and is_cupy_array(like.data) and _deviceless(value):
+        if type(value) in (float, int):
+            return _device_constant(value, like.data)
+        return _leaf(to_device(to_matrix(value, dtype), device_of(like.data)))
     return _leaf(to_matrix(value, dtype))
+
+
+def _deviceless(value) -> bool:
+    """Data that lives on no device: numbers and nested lists (not NumPy or CuPy arrays)."""
+    return not isinstance(value, np.ndarray) and not is_cupy_array(value)
+
+
+_DEVICE_SCALARS: dict = {}  # (value, dtype char, sign, device) → a 1×1 leaf on that GPU
+
+
+def _device_constant(value, like):
+    """The 1×1 constant leaf for a Python number beside GPU data `like`, made once per number,
+    precision and device: filling a new device array each time costs a kernel launch."""
+    key = (value, like.dtype.char, math.copysign(1.0, value), like.device.id)
+    constant = _DEVICE_SCALARS.get(key)
+    if constant is None:
+        if len(_DEVICE_SCALARS) > 4096:
+            _DEVICE_SCALARS.clear()
+        cupy = array_module(like)
+        with cupy.cuda.Device(like.device.id):
+            # shared between graphs; the walk never writes into an array others hold (it adds
+            # in place only into arrays no one else references)
+            constant = _DEVICE_SCALARS[key] = _leaf(cupy.full((1, 1), value, dtype=like.dtype))
+    return constant
 
 
 # Imported last: the ops and the walk need the Node class defined above.

@@ -295,8 +295,9 @@ def _scatter_twin(index, shape):
             values = g
         else:
             values = g.reshape(-1)
-        zeros = torch.zeros(shape, dtype=g.dtype)
-        return zeros.index_put((torch.as_tensor(rows), torch.as_tensor(cols)), values,
+        zeros = torch.zeros(shape, dtype=g.dtype, device=g.device)
+        return zeros.index_put((torch.as_tensor(rows, device=g.device),
+                                torch.as_tensor(cols, device=g.device)), values,
                                accumulate=True)
 
     return twin
@@ -390,7 +391,8 @@ def _cross_entropy_cases(rng):
                 (wide(rng, (n, classes)),), (True,),
                 lambda a, y=labels, r=reduction: mf.cross_entropy(a, y, r),
                 lambda t, a, y=labels, r=reduction: _reduced(
-                    t.nn.functional.cross_entropy(a, t.as_tensor(y), reduction=r), r)))
+                    t.nn.functional.cross_entropy(a, t.as_tensor(y, device=a.device), reduction=r),
+                    r)))
         if classes > 1:  # a masked class (logit −inf) in every row but never the label's
             masked = wide(rng, (n, classes))
             masked[np.arange(n), (labels + 1) % classes] = -np.inf
@@ -399,7 +401,8 @@ def _cross_entropy_cases(rng):
                 (masked,), (True,),
                 lambda a, y=labels: mf.cross_entropy(a, y, "none"),
                 lambda t, a, y=labels: _reduced(
-                    t.nn.functional.cross_entropy(a, t.as_tensor(y), reduction="none"),
+                    t.nn.functional.cross_entropy(a, t.as_tensor(y, device=a.device),
+                                                  reduction="none"),
                     "none")))
         probabilities = np.exp(wide(rng, (n, classes)))
         probabilities /= probabilities.sum(axis=1, keepdims=True)

@@ -20,6 +20,7 @@ import numbers
 
 import numpy as np
 
+from .backend import array_module, device_of, to_device
 from .node import Node
 
 __all__ = [
@@ -160,13 +161,18 @@ class Optimizer:
 
 
 def _copy(value, like=None):
-    """A copy of a state array (in `like`'s dtype when given); other values as they are."""
+    """A copy of a state array (in `like`'s dtype and on its device when given, as torch's
+    load_state_dict); other values as they are."""
     if not hasattr(value, "shape"):
         return value
-    if like is not None and value.shape != like.shape:
+    if like is None:
+        return value.astype(value.dtype, copy=True)
+    if value.shape != like.shape:
         raise ValueError(f"load_state_dict: a state array of shape {value.shape} for a parameter "
                          f"of shape {like.shape}")
-    return value.astype(like.dtype if like is not None else value.dtype, copy=True)
+    if device_of(value) != device_of(like):
+        return to_device(value, device_of(like)).astype(like.dtype, copy=False)  # copied there
+    return value.astype(like.dtype, copy=True)
 
 
 class SGD(Optimizer):
@@ -371,8 +377,13 @@ def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return 0.0
-    norms = [float(np.linalg.norm(g.ravel(), ord=norm_type)) for g in grads]
-    total_norm = float(np.linalg.norm(np.array(norms), ord=norm_type))
+    if all(g.__class__ is np.ndarray for g in grads):
+        norms = [float(np.linalg.norm(g.ravel(), ord=norm_type)) for g in grads]
+        total_norm = float(np.linalg.norm(np.array(norms), ord=norm_type))
+    else:  # on a GPU: the norms stay there, and one number comes back (one synchronisation)
+        xp = array_module(grads[0])
+        norms = xp.stack([xp.linalg.norm(g.ravel(), ord=norm_type) for g in grads])
+        total_norm = float(xp.linalg.norm(norms, ord=norm_type))
     if error_if_nonfinite and not math.isfinite(total_norm):
         raise RuntimeError(f"clip_grad_norm: the total norm of order {norm_type} of the "
                            f"gradients is {total_norm}, not finite, so they cannot be clipped; "

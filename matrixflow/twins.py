@@ -9,6 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .backend import to_device
+
+
+def _host(array):
+    """A node's constant (an index, a mask, statistics) on the host, wherever the graph ran."""
+    return np.asarray(to_device(array, "cpu"))
+
 
 def _keep_2d(value):
     return value.reshape(1, 1) if value.dim() == 0 else (
@@ -24,24 +31,29 @@ def _reduce(method):
 
 def _getitem(t, a, index):
     rows, cols = index
+
+    def tensor(part):
+        return t.as_tensor(_host(part), device=a.device)
+
     if not isinstance(rows, slice) and not isinstance(cols, slice):  # paired: a column
-        return a[t.as_tensor(np.asarray(rows)), t.as_tensor(np.asarray(cols))].reshape(-1, 1)
+        return a[tensor(rows), tensor(cols)].reshape(-1, 1)
     if not isinstance(rows, slice):
-        return a[t.as_tensor(np.asarray(rows))][:, cols]
+        return a[tensor(rows)][:, cols]
     if not isinstance(cols, slice):
-        return a[rows][:, t.as_tensor(np.asarray(cols))]
+        return a[rows][:, tensor(cols)]
     return a[rows, cols]
 
 
 def _scatter_add(t, g, index, shape):
-    rows, cols = (np.arange(shape[i])[part] if isinstance(part, slice) else np.asarray(part)
+    rows, cols = (np.arange(shape[i])[part] if isinstance(part, slice) else _host(part)
                   for i, part in enumerate(index))
     if isinstance(index[0], slice) or isinstance(index[1], slice):
         rows, cols, values = rows[:, None], cols[None, :], g
     else:
         values = g.reshape(-1)
-    zeros = t.zeros(shape, dtype=g.dtype)
-    return zeros.index_put((t.as_tensor(rows), t.as_tensor(cols)), values, accumulate=True)
+    zeros = t.zeros(shape, dtype=g.dtype, device=g.device)
+    return zeros.index_put((t.as_tensor(rows, device=g.device),
+                            t.as_tensor(cols, device=g.device)), values, accumulate=True)
 
 
 def _loss(name):
@@ -88,13 +100,14 @@ def _dropout(t, a, mask, p):
     """PyTorch's dropout with matrixflow's mask: input ⊙ (mask / (1 − p)), zeros for p = 1."""
     if p == 1.0:
         return a * 0.0
-    return a * (t.as_tensor(mask, dtype=a.dtype) / (1.0 - p))
+    return a * (t.as_tensor(_host(mask), dtype=a.dtype, device=a.device) / (1.0 - p))
 
 
 def _batch_norm(t, a, eps, running):
     if running is None:
         return t.nn.functional.batch_norm(a, None, None, training=True, eps=eps)
-    mean, var = (t.as_tensor(np.asarray(r).reshape(-1), dtype=a.dtype) for r in running)
+    mean, var = (t.as_tensor(_host(r).reshape(-1), dtype=a.dtype, device=a.device)
+                 for r in running)
     return t.nn.functional.batch_norm(a, mean, var, training=False, eps=eps)
 
 

@@ -17,6 +17,17 @@ settings.register_profile("explore", derandomize=False)
 settings.load_profile("default")
 
 TESTS = Path(__file__).parent
+
+
+@pytest.fixture
+def cp():
+    """The CPU stand-in for CuPy (tests/fake_cupy.py) as `cupy` for one test: matrixflow
+    imports CuPy lazily, so inside the test a move to "cuda" lands on its fake device."""
+    import fake_cupy
+
+    with fake_cupy.installed() as module:
+        yield module
+
 MINIMUM_TESTS = 2600  # the suite has about 3 100; a large drop means files stopped collecting
 
 

@@ -482,6 +482,8 @@ def get_array_module(*args):
 class _Generator:
     """cupy.random.Generator over NumPy's: draws land on the current device."""
 
+    __module__ = "cupy.random"  # CuPy's is cupy.random._generator_api.Generator
+
     def __init__(self, seed=None):
         self._rng = np.random.default_rng(seed)
 
@@ -558,8 +560,18 @@ def _build():
 _build()
 
 
+def on_device(x) -> bool:
+    """True for an array on a fake device (a host np.ndarray, or anything else, is not)."""
+    return isinstance(x, ndarray)
+
+
+def host(x) -> bool:
+    """True for a plain NumPy array (exactly np.ndarray: a fake device array is not)."""
+    return type(x) is np.ndarray
+
+
 @contextmanager
-def installed(monkeypatch=None):
+def installed():
     """sys.modules["cupy"] is this stand-in inside the block (restored after)."""
     import sys
 

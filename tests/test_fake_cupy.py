@@ -13,12 +13,6 @@ from scipy.special import xlogy
 from matrixflow.backend import array_module, device_of, is_cupy_array
 
 
-@pytest.fixture
-def cp():
-    with fake_cupy.installed() as module:
-        yield module
-
-
 def test_device_arrays_are_taken_for_cupy_arrays(cp):
     a = cp.asarray(np.ones((2, 3)))
     assert is_cupy_array(a) and array_module(a) is cp and device_of(a) == "cuda:0"

@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..autograd import _grad_enabled
+from ..backend import is_cupy_array, mismatch
 from ..node import Node, _leaf, _result, _scalar_constant, as_operand
 from ..symbolic.expr import Sym
 
@@ -167,6 +168,17 @@ def _is_matrix_array(x) -> bool:
 
 
 _FLOAT64, _FLOAT32 = np.dtype(np.float64), np.dtype(np.float32)
+_NDARRAY = np.ndarray
+
+
+def _same_device(op: Op, A, B) -> None:
+    """Raise DeviceMismatchError naming the op when A and B live on different devices (a NumPy
+    array and a CuPy one, or two GPUs); never reached by two NumPy arrays."""
+    if is_cupy_array(A) and is_cupy_array(B) and A.device.id == B.device.id:
+        return
+    error = mismatch(op.name, A, B)
+    if error is not None:
+        raise error
 
 
 def _with_number(op: Op, a, b, attrs):
@@ -217,6 +229,10 @@ def _on_arrays(op: Op, arrays, attrs):
         return op.forward(*arrays, **attrs) if attrs else op.forward(*arrays)
     except (ValueError, IndexError, np.linalg.LinAlgError) as exc:
         raise _failure(op, exc, arrays) from exc
+    except TypeError as exc:  # CuPy refusing a NumPy array: say which devices met
+        if len(arrays) == 2 and (error := mismatch(op.name, *arrays)) is not None:
+            raise error from exc
+        raise
 
 
 def apply1(op: Op, a, attrs=None):
@@ -267,8 +283,11 @@ def apply2(op: Op, a, b, attrs=None):
     data_a, data_b = a.data, b.data
     if op.check is not None:
         op.check(data_a, data_b, **attrs) if attrs else op.check(data_a, data_b)
-    if data_a.__class__ is Sym or data_b.__class__ is Sym:
-        return _symbolic(op, (a, b), attrs)
+    # Two NumPy arrays skip this with the two comparisons a symbols test alone would cost.
+    if data_a.__class__ is not data_b.__class__ or data_a.__class__ is not _NDARRAY:
+        if data_a.__class__ is Sym or data_b.__class__ is Sym:
+            return _symbolic(op, (a, b), attrs)
+        _same_device(op, data_a, data_b)
     try:
         data = op.forward(data_a, data_b, **attrs) if attrs else op.forward(data_a, data_b)
     except (ValueError, IndexError, np.linalg.LinAlgError) as exc:

@@ -150,8 +150,9 @@ def _first_maxima(A, image_shape, kernel, stride, padding):
     """M: (H'·W'·N·C) × (kh·kw), 1 at the first maximum of each pooling window, 0 elsewhere
     (a NaN counts as the maximum, as in PyTorch)."""
     windows = _pool_windows(A, image_shape, kernel, stride, padding)
-    mask = array_module(A).zeros(windows.shape, A.dtype)
-    mask[np.arange(windows.shape[0]), windows.argmax(axis=1)] = 1.0
+    xp = array_module(A)
+    mask = xp.zeros(windows.shape, A.dtype)
+    mask[xp.arange(windows.shape[0]), windows.argmax(axis=1)] = 1.0
     return mask
 
 

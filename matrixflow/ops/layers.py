@@ -20,7 +20,7 @@ import numbers
 
 import numpy as np
 
-from ..backend import array_module
+from ..backend import DeviceMismatchError, array_module, device_of, is_cupy_array, to_device
 from .base import Rule, apply1, defop, value
 from .reduce import mean
 
@@ -28,10 +28,9 @@ from .reduce import mean
 # ---- dropout -------------------------------------------------------------------------------
 def _kept(mask, p, like):
     """K = M/(1 − p) in like's precision (zeros for p = 1, as PyTorch)."""
-    xp = array_module(like)
     if p == 1.0:
-        return xp.zeros(mask.shape, like.dtype)
-    return xp.asarray(mask).astype(like.dtype) / (1.0 - p)
+        return array_module(like).zeros(mask.shape, like.dtype)
+    return mask.astype(like.dtype) / (1.0 - p)  # the mask lives on like's device (dropout())
 
 
 DROPOUT = defop(
@@ -54,7 +53,9 @@ def dropout(x, p=0.5, training=True, *, rng=None, mask=None):
     F.dropout); with training=False, x itself.
 
     The mask is drawn from `rng` (a numpy Generator, a seed, or None for fresh entropy), or
-    given as `mask`: an array of x's shape, 1 (or True) where an entry is kept.
+    given as `mask`: an array of x's shape, 1 (or True) where an entry is kept.  For x on a GPU
+    the mask is drawn there, by a CuPy generator seeded from `rng` (or `rng` itself when it is
+    a CuPy Generator), so a seeded run repeats; a given mask is copied to x's device.
     """
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p is the probability of zeroing an entry and must be in "
@@ -65,18 +66,34 @@ def dropout(x, p=0.5, training=True, *, rng=None, mask=None):
         x = Node(x)
     if not training:
         return x
+    data = value(x)
     if mask is None:
-        keep = np.random.default_rng(rng).random(x.shape) < 1.0 - p
+        if is_cupy_array(data):
+            keep = device_generator(rng, data).random(x.shape, dtype=np.float32) < 1.0 - p
+        else:
+            keep = np.random.default_rng(rng).random(x.shape) < 1.0 - p
     else:
-        keep = np.array(mask)  # a copy: the node keeps it
+        keep = mask.copy() if is_cupy_array(mask) else np.array(mask)  # the node keeps a copy
         if keep.shape != tuple(x.shape):
             raise ValueError(f"dropout: the mask has shape {keep.shape}, the input {x.shape}; "
                              "give one 0/1 entry per entry of the input")
         if keep.dtype != bool:
-            if not np.isin(keep, (0, 1)).all():
+            if not ((keep == 0) | (keep == 1)).all():
                 raise ValueError("dropout: the mask must hold only 0 and 1 (or False and True)")
             keep = keep.astype(bool)
+        keep = to_device(keep, device_of(data))  # a constant of the node: on x's device
     return apply1(DROPOUT, x, {"mask": keep, "p": float(p)})
+
+
+def device_generator(rng, like):
+    """A CuPy random generator on like's GPU: `rng` itself when it is one, else one seeded by
+    a number drawn from the NumPy generator `rng` (a Generator, a seed or None)."""
+    if type(rng).__module__.startswith("cupy"):
+        return rng
+    cupy = array_module(like)
+    seed = int(np.random.default_rng(rng).integers(2**63))
+    with cupy.cuda.Device(like.device.id):
+        return cupy.random.default_rng(seed)
 
 
 # ---- batch_norm ----------------------------------------------------------------------------
@@ -128,9 +145,9 @@ BATCH_NORM = defop(
 def _running(name, array, columns):
     if array is None:
         return None
-    if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
-        raise TypeError(f"batch_norm: {name} must be a float NumPy array (it is updated in "
-                        f"place), got {type(array).__name__}")
+    if not (isinstance(array, np.ndarray) or is_cupy_array(array)) or array.dtype.kind != "f":
+        raise TypeError(f"batch_norm: {name} must be a float NumPy (or CuPy) array (it is "
+                        f"updated in place), got {type(array).__name__}")
     if array.size != columns:
         raise ValueError(f"batch_norm: {name} has {array.size} entries, the input {columns} "
                          "columns; keep one statistic per column")
@@ -139,7 +156,7 @@ def _running(name, array, columns):
 
 def _row(parameter):
     """A 1-D weight or bias as the 1×n row it multiplies or shifts by."""
-    if isinstance(parameter, np.ndarray) and parameter.ndim == 1:
+    if (isinstance(parameter, np.ndarray) or is_cupy_array(parameter)) and parameter.ndim == 1:
         return parameter.reshape(1, -1)
     return parameter
 
@@ -171,9 +188,16 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
                              f"statistics over, got a {rows}×{columns} batch (as PyTorch)")
         if running_mean is not None:
             data = value(x)
-            if not isinstance(data, np.ndarray):
+            if not (isinstance(data, np.ndarray) or is_cupy_array(data)):
                 raise TypeError("batch_norm: running statistics are updated from numbers; "
                                 f"this input holds {type(data).__name__}")
+            for name, running in (("running_mean", running_mean), ("running_var", running_var)):
+                if device_of(running) != device_of(data):
+                    raise DeviceMismatchError(
+                        f"batch_norm: {name} is on {device_of(running)}, the input on "
+                        f"{device_of(data)}; running statistics are updated in place, on the "
+                        "input's device: move them there (BatchNorm1d.to(device) moves the "
+                        "layer's)")
             batch_mean = data.mean(axis=0, keepdims=True)
             # unbiased, as PyTorch's running variance
             batch_var = ((data - batch_mean) ** 2).sum(axis=0, keepdims=True) / (rows - 1)
@@ -186,7 +210,9 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
             raise ValueError("batch_norm: training=False normalises with the running "
                              "statistics; pass running_mean and running_var, or training=True "
                              "to use the batch's own")
-        statistics = (running_mean.reshape(1, -1).copy(), running_var.reshape(1, -1).copy())
+        device = device_of(value(x))  # constants of the node: copied to the input's device
+        statistics = tuple(to_device(r.reshape(1, -1).copy(), device)
+                           for r in (running_mean, running_var))
         y = apply1(BATCH_NORM, x, {"eps": float(eps), "running": statistics})
     if weight is not None:
         y = y * _row(weight)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import array_module
+from ..backend import array_module, device_of, is_cupy_array, to_device
 from ..node import Node, to_matrix
 from .base import Rule, apply1, apply2, check_axis, defop, value
 from .elementwise import exp, sigmoid
@@ -305,7 +305,7 @@ def cross_entropy(input, target, reduction="mean"):
     logits = input if isinstance(input, Node) else Node(input)
     n, classes = logits.shape
     if not isinstance(target, Node):
-        labels = np.asarray(target)
+        labels = target if is_cupy_array(target) else np.asarray(target)
         if labels.dtype.kind == "b":
             raise ValueError(
                 "cross_entropy: the target is boolean; give class labels as integers "
@@ -350,7 +350,7 @@ def _one_hot(labels, n, classes, like):
             f"cross_entropy: label {int(labels[bad][0])} is not a class index in "
             f"[0, {classes}) for logits with {classes} columns"
         )
-    xp = array_module(like)
+    xp = array_module(like)  # labels are a constant of the node: made on the logits' device
     one_hot = xp.zeros((n, classes), dtype=like.dtype)
-    one_hot[np.arange(n), labels] = 1.0
+    one_hot[xp.arange(n), to_device(labels, device_of(like))] = 1.0
     return one_hot

@@ -7,6 +7,8 @@ Jacobi's formula d det A = det A · tr(A⁻¹ dA).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..backend import array_module
@@ -95,8 +97,16 @@ def _adjugate(A):
     """adj(A), exact for singular A too, from the SVD A = U·diag(s)·Vᵀ:
     adj(A) = det(U)·det(V)·V·diag(∏_{j≠i} s_j)·Uᵀ."""
     U, s, Vt = np.linalg.svd(A)
-    products = np.array([np.prod(np.delete(s, i)) for i in range(len(s))], dtype=A.dtype)
-    return np.linalg.det(U) * np.linalg.det(Vt) * (Vt.T * products) @ U.T
+    return np.linalg.det(U) * np.linalg.det(Vt) * (Vt.T * _products_of_others(s)) @ U.T
+
+
+def _products_of_others(s):
+    """[∏_{j≠i} s_j for each i], without dividing (a zero s_i is the point): the product of
+    the entries before i times the product of those after it, on s's device."""
+    one = array_module(s).ones(1, dtype=s.dtype)
+    before = np.cumprod(np.concatenate((one, s[:-1])))
+    after = np.cumprod(np.concatenate((one, s[:0:-1])))[::-1]
+    return before * after
 
 
 def _det_rule(G, Y, A):
@@ -129,15 +139,15 @@ DET = defop(
 
 def _logdet(A):
     sign, logabs = np.linalg.slogdet(A)
-    # log det A as torch.logdet: NaN when det A < 0, −inf when det A = 0.
+    # log det A as torch.logdet: NaN when det A < 0, −inf when det A = 0 (CuPy gives 0-d arrays)
     result = logabs if sign > 0 else (-np.inf if sign == 0 else np.nan)
-    return array_module(A).full((1, 1), result, dtype=A.dtype)
+    return array_module(A).full((1, 1), float(result), dtype=A.dtype)
 
 
 def _logdet_rule(G, Y, A):
     gradient = G * inv(A).T
     if np.isnan(value(Y)).any():  # det A < 0: ln det A is NaN, and so is its gradient
-        gradient = gradient * np.full((1, 1), np.nan, dtype=value(A).dtype)
+        gradient = gradient * math.nan
     return gradient
 
 

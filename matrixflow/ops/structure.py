@@ -14,7 +14,7 @@ import operator
 
 import numpy as np
 
-from ..backend import array_module
+from ..backend import array_module, device_of, is_cupy_array, to_device
 from ..node import Node
 from .base import Rule, apply1, apply2, defop
 
@@ -74,11 +74,13 @@ def _getitem_forward(A, index):
 
 
 def _scatter_add_forward(G, index, shape):
-    out = array_module(G).zeros(shape, dtype=G.dtype)
+    xp = array_module(G)
+    out = xp.zeros(shape, dtype=G.dtype)
     if _is_basic(index):
         out[index] = G
     else:  # integer arrays may repeat an entry: each copy's gradient adds up
-        np.add.at(out, index, G.reshape(-1) if _is_paired(index) else G)
+        # xp's own ufunc: NumPy does not hand add.at on to CuPy (CuPy's is its scatter_add)
+        xp.add.at(out, index, G.reshape(-1) if _is_paired(index) else G)
     return out
 
 
@@ -172,7 +174,7 @@ def _normalise_part(part, length, axis):
         raise TypeError("getitem: index with integers, slices or arrays, not with a Node")
     # a copy: the index is kept on the node, and a later change to the caller's array must not
     # change what the backward scatters
-    array = np.array(part)
+    array = part.get() if is_cupy_array(part) else np.array(part)  # checked on the host
     if array.ndim == 0 and array.dtype.kind in "iu":
         return _normalise_part(int(array), length, axis)
     if array.dtype.kind == "b":
@@ -212,7 +214,8 @@ def normalise_index(index, shape):
         index = index[:position] + fill + index[position + 1:]
     if len(index) == 1:
         only = index[0]
-        mask = None if isinstance(only, (slice, numbers.Integral)) else np.asarray(only)
+        mask = None if isinstance(only, (slice, numbers.Integral)) else (
+            only.get() if is_cupy_array(only) else np.asarray(only))
         if mask is not None and mask.dtype.kind == "b" and mask.ndim == 2:
             if mask.shape != tuple(shape):
                 raise IndexError(
@@ -234,7 +237,19 @@ def getitem(x, index):
     m×1 column j); two integer arrays pick entries pairwise, as NumPy, into a column."""
     if not hasattr(x, "shape"):
         x = Node(x)
-    return apply1(GETITEM, x, {"index": normalise_index(index, x.shape)})
+    index = _on_device_of(normalise_index(index, x.shape), x)
+    return apply1(GETITEM, x, {"index": index})
+
+
+def _on_device_of(index, x):
+    """A normalised index with its integer arrays on x's device (copied there once, when the
+    node is made, instead of by CuPy at every indexing)."""
+    data = x.data if isinstance(x, Node) else x
+    if not is_cupy_array(data):
+        return index
+    device = device_of(data)
+    return tuple(part if isinstance(part, slice) or is_cupy_array(part)
+                 else to_device(part, device) for part in index)
 
 
 def _take(G, index):
@@ -244,7 +259,8 @@ def _take(G, index):
 
 def scatter_add(x, index, shape):
     """Y = zeros(shape) with x added at `index` (normalised): getitem's adjoint."""
-    return apply1(SCATTER_ADD, x, {"index": index, "shape": tuple(shape)})
+    return apply1(SCATTER_ADD, x, {"index": _on_device_of(tuple(index), x),
+                                   "shape": tuple(shape)})
 
 
 def reshape(x, rows, cols=None):
