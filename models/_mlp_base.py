@@ -32,6 +32,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import matrixflow as mf
+from matrixflow.backend import to_device
 
 from ._persistence import (
     check_loaded,
@@ -48,6 +49,9 @@ from ._training import (
     check_params,
     fit_stochastic,
     make_solver,
+    move_solver_state,
+    on_device,
+    require_device,
     start_history,
     validate_sample_weight,
 )
@@ -77,6 +81,8 @@ class BaseMLP(BaseEstimator):
     See sklearn.neural_network.MLPClassifier / MLPRegressor for each parameter; all of them
     mean the same here.  Solvers "adam" (default), "sgd" and "lbfgs".  Besides scikit-learn's
     methods: `save(path)` writes an .npz file and `Estimator.load(path)` reads it back.
+    `device` ("cpu", "cuda" or "cuda:N") is where fit and predict compute (CuPy for a GPU);
+    the fitted attributes are NumPy arrays wherever they were computed.
     """
 
     _FITTED = FITTED
@@ -86,7 +92,8 @@ class BaseMLP(BaseEstimator):
                  learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000):
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 device="cpu"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -110,6 +117,7 @@ class BaseMLP(BaseEstimator):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.device = device
 
     # ---- scikit-learn's API ----------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
@@ -206,10 +214,16 @@ class BaseMLP(BaseEstimator):
         return OUTPUTS[self.out_activation_](X) if output_activation else X
 
     def _forward_fast(self, X, check_input=True):
-        """scikit-learn's _forward_pass_fast: g(Z) on arrays."""
+        """scikit-learn's _forward_pass_fast: g(Z) on arrays, computed on the estimator's
+        device and returned as a NumPy array."""
         if check_input:
             X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        return self._forward(X, self.coefs_, [b.reshape(1, -1) for b in self.intercepts_])
+        if self.device == "cpu":
+            return self._forward(X, self.coefs_, [b.reshape(1, -1) for b in self.intercepts_])
+        device = self.device
+        weights = on_device(device, *self.coefs_)  # the same arrays while fit runs there
+        biases = [b.reshape(1, -1) for b in on_device(device, *self.intercepts_)]
+        return to_device(self._forward(to_device(X, device), weights, biases), "cpu")
 
     def _score_with(self, metric, X, y, sample_weight):
         """A score without input validation (the validation split); NaN for non-finite
@@ -238,6 +252,7 @@ class BaseMLP(BaseEstimator):
     # ---- fitting -------------------------------------------------------------------------------
     def _fit(self, X, y, sample_weight, incremental):
         check_params(self)
+        device = require_device(self)
         hidden_sizes = self.hidden_layer_sizes
         hidden_sizes = list(hidden_sizes) if hasattr(hidden_sizes, "__iter__") else [hidden_sizes]
         if not all(isinstance(h, Integral) and h > 0 for h in hidden_sizes):
@@ -252,27 +267,45 @@ class BaseMLP(BaseEstimator):
         elif y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {y.shape[1]} outputs, but the model was fitted with "
                              f"{self.n_outputs_}")
-        parameters = self._parameters()
-        if self.solver == "lbfgs":
-            self._fit_lbfgs(parameters, X, y, sample_weight)
-        else:
-            if not incremental or not hasattr(self, "_optimizer"):
-                self._optimizer = make_solver(self, parameters)
-            self._optimizer.params = parameters
+        if device != "cpu":
+            self._move(device)  # weights and solver state there for this fit, NumPy after
+        try:  # (inline, not a method: the warnings' stacklevels count these frames)
+            parameters = self._parameters()
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(parameters, *on_device(self.device, X, y, sample_weight))
+            else:
+                if not incremental or not hasattr(self, "_optimizer"):
+                    self._optimizer = make_solver(self, parameters)
+                self._optimizer.params = parameters
 
-            def train_batch(X_batch, y_batch, w_batch):
-                objective, reported = self._objective(parameters, X_batch, y_batch, w_batch)
-                for p in parameters:
-                    p.grad = None
-                objective.backward()
-                self._optimizer.step()
-                return reported
+                def train_batch(X_batch, y_batch, w_batch):
+                    objective, reported = self._objective(parameters, X_batch, y_batch, w_batch)
+                    for p in parameters:
+                        p.grad = None
+                    objective.backward()
+                    self._optimizer.step()
+                    return reported
 
-            fit_stochastic(self, X, y, sample_weight, incremental, train_batch)
-        check_finite(parameters)
-        for p in parameters:
-            p.grad = None  # the last batch's gradients are of no use after fit
+                fit_stochastic(self, X, y, sample_weight, incremental, train_batch)
+            check_finite(parameters)
+            for p in parameters:
+                p.grad = None  # the last batch's gradients are of no use after fit
+        finally:
+            if device != "cpu":
+                self._move("cpu")
         return self
+
+    def _move(self, device):
+        """coefs_, intercepts_, the early-stopping snapshot and the solver's state to `device`
+        (back to "cpu" after a fit: what a fitted model holds is NumPy)."""
+        self.coefs_ = list(on_device(device, *self.coefs_))
+        self.intercepts_ = list(on_device(device, *self.intercepts_))
+        if getattr(self, "_best_parameters", None) is not None:
+            self._best_parameters = list(on_device(device, *self._best_parameters))
+        optimizer = getattr(self, "_optimizer", None)
+        if optimizer is not None:
+            move_solver_state(optimizer, device)
+            optimizer.params = self._parameters()  # no Node left over the other device's arrays
 
     def _initialize(self, y, layer_units, dtype):
         """Glorot-uniform weights and biases, scikit-learn's draws: U(±√(f/(fan_in + fan_out))),
@@ -306,10 +339,12 @@ class BaseMLP(BaseEstimator):
         shapes = [p.shape for p in parameters]
         sizes = [int(np.prod(s)) for s in shapes]
 
+        device = self.device  # L-BFGS-B works on the host: its vector crosses each evaluation
+
         def unpack(packed):
             start = 0
             for p, size, shape in zip(parameters, sizes, shapes):
-                p.data[...] = packed[start:start + size].reshape(shape)
+                p.data[...] = to_device(packed[start:start + size].reshape(shape), device)
                 start += size
 
         evaluated = {}  # the point last evaluated and the loss reported there
@@ -321,7 +356,8 @@ class BaseMLP(BaseEstimator):
             for p in parameters:
                 p.grad = None
             objective.backward()
-            return objective.item(), np.concatenate([p.grad.ravel() for p in parameters])
+            return objective.item(), np.concatenate([to_device(p.grad, "cpu").ravel()
+                                                     for p in parameters])
 
         iteration = {"count": 0, "started": time.perf_counter()}
 
@@ -336,7 +372,7 @@ class BaseMLP(BaseEstimator):
                   f"time = {now - iteration['started']:.3f} s")
             iteration["started"] = now
 
-        packed = np.concatenate([p.data.ravel() for p in parameters])
+        packed = np.concatenate([to_device(p.data, "cpu").ravel() for p in parameters])
         result = scipy.optimize.minimize(
             objective_and_gradient, packed, method="L-BFGS-B", jac=True,
             callback=print_iteration if self.verbose else None,

@@ -18,6 +18,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches, shuffle
 
+from matrixflow.backend import check_device, is_cupy_array, parse_device, to_device
+
 from ._solvers import SklearnAdam, SklearnSGD
 
 
@@ -54,6 +56,14 @@ def _one_of(*options):
 
 _BOOLEAN = (lambda value: isinstance(value, (bool, np.bool_)), "True or False")
 
+
+def _is_device(value) -> bool:
+    try:
+        parse_device(value)
+    except ValueError:
+        return False
+    return True
+
 CONSTRAINTS = {
     "activation": _one_of("identity", "logistic", "tanh", "relu"),
     "solver": _one_of("lbfgs", "sgd", "adam"),
@@ -77,6 +87,7 @@ CONSTRAINTS = {
     "max_fun": _integer(1),
     "loss": _one_of("squared_error", "poisson"),
     "verbose": (lambda v: isinstance(v, (bool, numbers.Integral)), "a bool or an int"),
+    "device": (_is_device, "'cpu', 'cuda' or 'cuda:N'"),
 }
 
 
@@ -89,6 +100,26 @@ def check_params(estimator, extra=None):
             if not check(value):
                 raise InvalidParameterError(f"{type(estimator).__name__}: {name} must be "
                                             f"{expected}, got {value!r}")
+
+
+def require_device(estimator) -> str:
+    """The estimator's device, checked as one this machine has: RuntimeError naming
+    `pip install "matrixflow[gpu]"` for "cuda" without CuPy, or saying there is no GPU."""
+    return check_device(estimator.device,
+                        f"{type(estimator).__name__}(device={estimator.device!r})")
+
+
+def on_device(device, *arrays):
+    """The arrays moved to `device` (None stays None; on "cpu" they are returned as they are)."""
+    return tuple(None if a is None else to_device(a, device) for a in arrays)
+
+
+def move_solver_state(optimizer, device):
+    """Every array of the solver's state moved to `device` (the step counts stay numbers)."""
+    for state in optimizer.state.values():
+        for key, value in state.items():
+            if isinstance(value, np.ndarray) or is_cupy_array(value):
+                state[key] = to_device(value, device)
 
 
 def make_solver(estimator, params, solver=None):
@@ -161,6 +192,11 @@ def fit_stochastic(estimator, X, y, sample_weight, incremental, train_batch, aft
         X_train, y_train, w_train = X, y, sample_weight
         X_val = y_val = w_val = None
 
+    # the training split goes to the estimator's device once; the validation split stays on
+    # the host, where its predictions come back for scikit-learn's metrics
+    device = getattr(estimator, "device", "cpu")
+    X_train, y_train, w_train = on_device(device, X_train, y_train, w_train)
+    gpu = device != "cpu"
     n_samples = X_train.shape[0]
     sample_idx = np.arange(n_samples, dtype=int)
     if estimator.batch_size == "auto":
@@ -181,6 +217,8 @@ def fit_stochastic(estimator, X, y, sample_weight, incremental, train_batch, aft
             accumulated_loss = 0.0
             for batch_slice in gen_batches(n_samples, batch_size):
                 batch = sample_idx[batch_slice] if estimator.shuffle else batch_slice
+                if gpu and estimator.shuffle:  # the batch's indices, copied to the device
+                    batch = to_device(batch, device)
                 w_batch = None if w_train is None else w_train[batch]
                 loss = train_batch(X_train[batch], y_train[batch], w_batch)
                 accumulated_loss += loss * (batch_slice.stop - batch_slice.start)

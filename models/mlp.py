@@ -22,6 +22,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import matrixflow as mf
+from matrixflow.backend import is_cupy_array
 
 from ._mlp_base import FITTED, BaseMLP
 from ._persistence import require
@@ -32,7 +33,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     See sklearn.neural_network.MLPRegressor for each parameter; all of them mean the same here.
     Losses "squared_error" (default) and "poisson" (exp output); solvers "adam" (default),
-    "sgd" and "lbfgs".  Besides scikit-learn's methods:
+    "sgd" and "lbfgs".  `device` ("cpu", "cuda", "cuda:N") is where fit and predict compute;
+    coefs_ and intercepts_ are NumPy arrays wherever.  Besides scikit-learn's methods:
     `save(path)` writes an .npz file and `MLPRegressor.load(path)` reads it back.
     """
 
@@ -41,7 +43,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                  learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000):
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 device="cpu"):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
             learning_rate=learning_rate, learning_rate_init=learning_rate_init,
@@ -49,7 +52,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             tol=tol, verbose=verbose, warm_start=warm_start, momentum=momentum,
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun)
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, device=device)
         self.loss = loss
 
     def predict(self, X):
@@ -92,7 +95,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             per_entry = prediction - y * Z
             data_term = mf.sum(per_entry if weights is None else weights[:, None] * per_entry)
             predicted = prediction.data
-            reported = np.average(xlogy(y, y / predicted) - y + predicted, weights=weights,
+            reported = np.average(_xlogy(y, y / predicted) - y + predicted, weights=weights,
                                   axis=0).sum()
             return data_term * (1.0 / total_weight), reported
         if weights is None:
@@ -108,6 +111,20 @@ _OUTPUT_OF_LABELS = {"binary": "logistic", "multiclass": "softmax",
                      "multilabel-indicator": "logistic"}
 
 
+def _xlogy(x, y):
+    """x·ln y, 0 where x = 0: SciPy's xlogy on the host; on a GPU the same by where (CuPy does
+    not take SciPy's ufuncs)."""
+    if not is_cupy_array(x):
+        return xlogy(x, y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x == 0, 0.0, x * np.log(y))
+
+
+def _expit(z):
+    """σ(z): SciPy's expit on the host, matrixflow's stable sigmoid on a GPU."""
+    return mf.sigmoid(z) if is_cupy_array(z) else expit(z)
+
+
 def _clipped(probabilities):
     eps = np.finfo(probabilities.dtype).eps
     return np.clip(probabilities, eps, 1 - eps)
@@ -120,7 +137,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     here.  Several classes get a softmax output; two classes, or several labels (y an
     indicator matrix), a logistic one, as scikit-learn's.  The loss is the log-loss; `score`
     is the accuracy; `predict_proba` gives one column per class in the order of `classes_`.
-    Besides scikit-learn's methods: `save(path)` and `MLPClassifier.load(path)`.
+    `device` ("cpu", "cuda", "cuda:N") is where fit and predict compute.  Besides
+    scikit-learn's methods: `save(path)` and `MLPClassifier.load(path)`.
     """
 
     _FITTED = (*FITTED, "classes_", "_label_type")
@@ -234,11 +252,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         reduction = "sum" if weights is None else "none"
         if self.out_activation_ == "softmax":
             data_term = mf.cross_entropy(Z, y, reduction=reduction)
-            terms = xlogy(y, _clipped(mf.softmax(Z.data)))
+            terms = _xlogy(y, _clipped(mf.softmax(Z.data)))
         else:
             data_term = mf.binary_cross_entropy_with_logits(Z, y, reduction=reduction)
-            probabilities = _clipped(expit(Z.data))
-            terms = xlogy(y, probabilities) + xlogy(1 - y, 1 - probabilities)
+            probabilities = _clipped(_expit(Z.data))
+            terms = _xlogy(y, probabilities) + _xlogy(1 - y, 1 - probabilities)
         if weights is not None:
             data_term = mf.sum(weights[:, None] * data_term)
         reported = -np.average(terms, weights=weights, axis=0).sum()

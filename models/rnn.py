@@ -10,6 +10,7 @@ stopping rule are MLPRegressor's (scikit-learn's).
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import warnings
@@ -22,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 import matrixflow as mf
 from matrixflow import nn, optim
+from matrixflow.backend import device_of, to_device
 
 from ._persistence import (
     check_loaded,
@@ -38,6 +40,9 @@ from ._training import (
     check_params,
     fit_stochastic,
     make_solver,
+    move_solver_state,
+    on_device,
+    require_device,
     start_history,
     validate_sample_weight,
 )
@@ -69,9 +74,10 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     gradients flow back at most this many steps (truncated BPTT).  The training parameters
     (solver, alpha, batch_size, learning_rate*, max_iter, shuffle, random_state, tol, verbose,
     warm_start, momentum, early_stopping, beta_*, epsilon, n_iter_no_change ...) mean what they
-    mean for MLPRegressor.  Fitted: loss_curve_, n_iter_, grad_norm_curve_ (the mean gradient
-    norm of each epoch's batches, before clipping: watch it for exploding or vanishing
-    gradients).
+    mean for MLPRegressor.  device: "cpu", "cuda" or "cuda:N", where fit and predict compute
+    (CuPy for a GPU); the network is held as NumPy arrays between calls.  Fitted: loss_curve_,
+    n_iter_, grad_norm_curve_ (the mean gradient norm of each epoch's batches, before clipping:
+    watch it for exploding or vanishing gradients).
     """
 
     def __init__(self, hidden_size=32, num_layers=1, nonlinearity="tanh", *, h0=None,
@@ -80,7 +86,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                  power_t=0.5, max_iter=200, shuffle=True, random_state=None, tol=1e-4,
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, n_iter_no_change=10):
+                 epsilon=1e-8, n_iter_no_change=10, device="cpu"):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.nonlinearity = nonlinearity
@@ -107,6 +113,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.device = device
 
     # ---- scikit-learn's API ----------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
@@ -280,7 +287,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         for p, saved in zip(self._network_parameters(), self._state):
             p.data = saved
 
-    def _initial_state(self, dtype):
+    def _initial_state(self, dtype, device="cpu"):
         if self.h0 is None:
             return None
         hidden_size, num_layers, _ = self.architecture_
@@ -297,19 +304,34 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         if h0.shape != (num_layers, hidden_size):
             raise ValueError(f"RNNRegressor: h0 must have shape ({hidden_size},) or "
                              f"({num_layers}, {hidden_size}), got {np.shape(self.h0)}")
-        return [mf.Node(h0[layer:layer + 1].copy()) for layer in range(num_layers)]
+        return [mf.Node(to_device(h0[layer:layer + 1].copy(), device))
+                for layer in range(num_layers)]
 
-    def _outputs(self, X, truncate=None):
-        """The predictions for a batch: one matrix (many-to-one) or one per step."""
+    def _outputs(self, X, truncate=None, network=None):
+        """The predictions for a batch: one matrix (many-to-one) or one per step, by `network`
+        ((rnn, out_weight, out_bias); the estimator's own by default)."""
+        rnn, out_weight, out_bias = network or (self._rnn, self._out_weight, self._out_bias)
         steps = [X[:, t, :] for t in range(X.shape[1])]
-        states, _ = self._rnn(steps, h0=self._initial_state(X.dtype), truncate=truncate)
+        h0 = self._initial_state(X.dtype, device_of(out_weight))
+        states, _ = rnn(steps, h0=h0, truncate=truncate)
         if not self.many_to_many_:
-            return [states[-1] @ self._out_weight + self._out_bias]
-        return [h @ self._out_weight + self._out_bias for h in states]
+            return [states[-1] @ out_weight + out_bias]
+        return [h @ out_weight + out_bias for h in states]
+
+    def _network_on(self, device):
+        """(rnn, out_weight, out_bias) on `device`: the estimator's own while they are there
+        (during fit), else copies for this call (the fitted network stays NumPy)."""
+        here = self._out_weight.data
+        if device == "cpu" or to_device(here, device) is here:  # already there: no copy made
+            return self._rnn, self._out_weight, self._out_bias
+        rnn = copy.deepcopy(self._rnn).to(device)
+        return rnn, self._out_weight.to(device), self._out_bias.to(device)
 
     def _predict(self, X):
+        device = self.device
         with mf.no_grad():
-            outputs = [o.numpy() for o in self._outputs(X)]
+            outputs = [o.numpy() for o in self._outputs(to_device(X, device),
+                                                        network=self._network_on(device))]
         prediction = np.stack(outputs, axis=1) if self.many_to_many_ else outputs[0]
         return prediction.ravel() if self._output_ndim == 1 else prediction
 
@@ -353,6 +375,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     # ---- fitting -------------------------------------------------------------------------------
     def _fit(self, X, y, sample_weight, incremental):
         check_params(self, _RNN_CONSTRAINTS)
+        device = require_device(self)
         first_pass = not hasattr(self, "_rnn") or (not self.warm_start and not incremental)
         X = self._check_X(X, reset=first_pass)
         output_ndim = np.ndim(y)
@@ -378,31 +401,48 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         else:
             self._check_y_fits(y)
             self._check_architecture_unchanged()
-        parameters = self._network_parameters()
-        if not incremental or not hasattr(self, "_optimizer"):
-            self._optimizer = make_solver(self, parameters)
-        self._optimizer.params = parameters
-        epoch_norms = []
+        if device != "cpu":
+            self._move(device)  # the network and solver state there for this fit, NumPy after
+        try:  # (inline, not a method: the warnings' stacklevels count these frames)
+            parameters = self._network_parameters()
+            if not incremental or not hasattr(self, "_optimizer"):
+                self._optimizer = make_solver(self, parameters)
+            self._optimizer.params = parameters
+            epoch_norms = []
 
-        def train_batch(X_batch, y_batch, w_batch):
-            objective = self._objective(X_batch, y_batch, w_batch)
+            def train_batch(X_batch, y_batch, w_batch):
+                objective = self._objective(X_batch, y_batch, w_batch)
+                for p in parameters:
+                    p.grad = None
+                objective.backward()
+                # the norm before clipping; clip_norm=None only measures it
+                epoch_norms.append(optim.clip_grad_norm(parameters, self.clip_norm or np.inf))
+                self._optimizer.step()
+                return objective.item()
+
+            def after_epoch():
+                self.grad_norm_curve_.append(float(np.mean(epoch_norms)))
+                epoch_norms.clear()
+
+            fit_stochastic(self, X, y, sample_weight, incremental, train_batch, after_epoch)
+            check_finite(parameters)
             for p in parameters:
-                p.grad = None
-            objective.backward()
-            # the norm before clipping; clip_norm=None only measures it
-            epoch_norms.append(optim.clip_grad_norm(parameters, self.clip_norm or np.inf))
-            self._optimizer.step()
-            return objective.item()
-
-        def after_epoch():
-            self.grad_norm_curve_.append(float(np.mean(epoch_norms)))
-            epoch_norms.clear()
-
-        fit_stochastic(self, X, y, sample_weight, incremental, train_batch, after_epoch)
-        check_finite(parameters)
-        for p in parameters:
-            p.grad = None  # the last batch's gradients are of no use after fit
+                p.grad = None  # the last batch's gradients are of no use after fit
+        finally:
+            if device != "cpu":
+                self._move("cpu")
         return self
+
+    def _move(self, device):
+        """The network, the early-stopping snapshot and the solver's state to `device` (the
+        parameter Nodes stay the same objects, so the solver keeps them)."""
+        self._rnn.to(device)
+        for p in (self._out_weight, self._out_bias):
+            p.data = to_device(p.data, device)
+        if getattr(self, "_best_parameters", None) is not None:
+            self._best_parameters = list(on_device(device, *self._best_parameters))
+        if getattr(self, "_optimizer", None) is not None:
+            move_solver_state(self._optimizer, device)
 
     def _check_architecture_unchanged(self):
         """A warm start or partial_fit continues the network built, so its parameters must
