@@ -404,23 +404,19 @@ def _send(grad_child, child, position, op, pending, heap, create_graph):
                 "(a bug in the op's rule)")
         grad_child = _sum_to(grad_child, child.data.shape)
     earlier = pending.get(child)
-    if earlier is None:
-        pending[child] = grad_child
-        heappush(heap, (-child._seq, child))  # sequence numbers are unique: nodes never compare
-    elif not create_graph and getrefcount(earlier) <= 3 and earlier.base is None:
-        # the dict, this local and the argument hold it: the walk's own array, unless it is
-        # read-only (a shared seed or constant).  CuPy's flags say nothing of writing (its
-        # arrays always may be), hence the except: free when it does not raise.
-        try:
-            writeable = earlier.flags.writeable
-        except AttributeError:
-            writeable = True
-        if writeable:
-            earlier += grad_child  # add in place, allocate nothing
+    try:
+        if earlier is None:
+            pending[child] = grad_child
+            heappush(heap, (-child._seq, child))  # sequence numbers are unique
+        elif (not create_graph and getrefcount(earlier) <= 3  # the dict, this local, the arg
+              and earlier.base is None and earlier.flags.writeable):
+            earlier += grad_child  # the walk's own array: add in place, allocate nothing
         else:
             pending[child] = earlier + grad_child
-    else:
-        pending[child] = earlier + grad_child
+    except AttributeError:  # CuPy's flags have no writeable: its arrays may always be written
+        if not is_cupy_array(earlier):
+            raise
+        earlier += grad_child  # (reached only from the test of writeable, all else true)
 
 
 def _bind_sum_to(sum_to):
