@@ -462,13 +462,13 @@ def _deviceless(value) -> bool:
     return not isinstance(value, np.ndarray) and not is_cupy_array(value)
 
 
-_DEVICE_SCALARS: dict = {}  # (value, dtype char, sign, device) → a 1×1 leaf on that GPU
+_DEVICE_SCALARS: dict = {}  # (value, dtype char, sign, array type, device) → a 1×1 leaf there
 
 
 def _device_constant(value, like):
     """The 1×1 constant leaf for a Python number beside GPU data `like`, made once per number,
     precision and device: filling a new device array each time costs a kernel launch."""
-    key = (value, like.dtype.char, math.copysign(1.0, value), like.device.id)
+    key = (value, like.dtype.char, math.copysign(1.0, value), type(like), like.device.id)
     constant = _DEVICE_SCALARS.get(key)
     if constant is None:
         if len(_DEVICE_SCALARS) > 4096:

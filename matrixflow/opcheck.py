@@ -18,6 +18,7 @@ import numpy as np
 from . import ops as mf
 from . import twins
 from .autograd import grad
+from .backend import to_device
 from .gradcheck import analytic_jacobians, gradgradcheck, numerical_jacobians
 from .node import Node
 from .ops.images import geometry, output_size
@@ -539,9 +540,9 @@ def cases_for(op: str, seed: int = 0) -> list[Case]:
 
 
 # ---- running the checks -------------------------------------------------------------------
-def leaves(case: Case) -> list[Node]:
-    """Fresh leaves for the case's inputs (copies: checks never share data)."""
-    return [Node(np.array(x, dtype=np.float64), requires_grad=d)
+def leaves(case: Case, device: str = "cpu") -> list[Node]:
+    """Fresh leaves for the case's inputs (copies: checks never share data), on `device`."""
+    return [Node(to_device(np.array(x, dtype=np.float64), device), requires_grad=d)
             for x, d in zip(case.inputs, case.differentiable)]
 
 
