@@ -32,26 +32,35 @@ class Result:
         return statistics.median(self.ratios)
 
 
-def _calls_per_sample(job: Callable[[], object], min_time: float) -> int:
+def _nothing():
+    """No device to wait for: the CPU jobs are done when they return."""
+
+
+def _calls_per_sample(job: Callable[[], object], min_time: float, sync=_nothing) -> int:
     """How many calls of `job` make one sample of at least `min_time` seconds (one call of a
     sub-millisecond step is at the mercy of the timer and of every interrupt)."""
+    sync()
     started = time.perf_counter()
     job()
+    sync()
     once = max(time.perf_counter() - started, 1e-7)
     return max(1, round(min_time / once))
 
 
 def compare(jobs: dict[str, Callable[[], object]], reference: str, rounds: int = 7,
-            warmup: int = 1, min_time: float = 0.05) -> list[Result]:
+            warmup: int = 1, min_time: float = 0.05, sync=None) -> list[Result]:
     """Time each job `rounds` times, interleaved; ratios are per round, job / reference.
 
     Each sample runs a job enough times to last about `min_time` and records the time per call.
+    `sync`, for GPU jobs, waits for the device's queued work: it runs before each sample's
+    timer starts and before it stops, so a sample is the work done, not the work launched.
     """
+    sync = sync or _nothing
     names = list(jobs)
     for _ in range(warmup):
         for name in names:
             jobs[name]()
-    calls = {name: _calls_per_sample(jobs[name], min_time) for name in names}
+    calls = {name: _calls_per_sample(jobs[name], min_time, sync) for name in names}
     times = {name: [] for name in names}
     for round_index in range(rounds):
         order = names[round_index % len(names):] + names[:round_index % len(names)]
@@ -59,9 +68,11 @@ def compare(jobs: dict[str, Callable[[], object]], reference: str, rounds: int =
             job, count = jobs[name], calls[name]
             gc.collect()
             gc.disable()
+            sync()
             started = time.perf_counter()
             for _ in range(count):
                 job()
+            sync()
             times[name].append((time.perf_counter() - started) / count)
             gc.enable()
     reference_times = times[reference]

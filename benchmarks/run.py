@@ -143,8 +143,54 @@ def suite_overhead(rounds):
              f"forward, {backward:.2f} µs backward", [], "")]
 
 
+def suite_gpu(rounds):
+    """G1 and G2 (benchmarks/gpu.py): matrixflow on CuPy against PyTorch CUDA eager, float32."""
+    from . import gpu
+
+    why = gpu.why_not_here()
+    if why is not None:
+        return [(f"GPU workloads (G1 MLP, G2 RNN): skipped: {why}", [], "")]
+    import cupy
+
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    torch_cuda = torch is not None and torch.cuda.is_available()
+    if torch_cuda:
+        torch.backends.cuda.matmul.allow_tf32 = False  # float32 on both sides (CuPy: no TF32
+        torch.backends.cudnn.allow_tf32 = False  # unless CUPY_TF32=1, which is not set here)
+    sync = gpu.synchronizer(torch if torch_cuda else None)
+    name = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)["name"]
+    name = name.decode() if isinstance(name, bytes) else name
+    header = (f"GPU: {name}, CuPy {cupy.__version__}, "
+              + (f"PyTorch {torch.__version__} (CUDA {torch.version.cuda})" if torch_cuda
+                 else "PyTorch with CUDA not available: matrixflow alone")
+              + f"; TF32 off (CUPY_TF32={os.environ.get('CUPY_TF32', 'unset')}); "
+              "synchronised before each timing")
+    reference = "PyTorch CUDA eager" if torch_cuda else "matrixflow + CuPy"
+    reports = [(header, [], "")]
+    sizes, batch = gpu.MLP_SIZES, gpu.MLP_BATCH
+    jobs = {"matrixflow + CuPy": gpu.mlp_matrixflow(sizes, batch)}
+    if torch_cuda:
+        jobs["PyTorch CUDA eager"] = gpu.mlp_torch(torch, sizes, batch)
+    reports.append((f"G1 MLP {'→'.join(map(str, sizes))}, batch {batch}, float32: one step",
+                    compare(jobs, reference, rounds, warmup=3, sync=sync), reference))
+    del jobs
+    cupy.get_default_memory_pool().free_all_blocks()
+    shape = (gpu.RNN_BATCH, gpu.RNN_STEPS, gpu.RNN_FEATURES, gpu.RNN_HIDDEN)
+    jobs = {"matrixflow + CuPy": gpu.rnn_matrixflow(*shape)}
+    if torch_cuda:
+        jobs["PyTorch CUDA eager"] = gpu.rnn_torch(torch, *shape)
+        jobs["PyTorch nn.RNN (cuDNN)"] = gpu.rnn_torch_cudnn(torch, *shape)
+    reports.append((f"G2 RNN {gpu.RNN_FEATURES}→{gpu.RNN_HIDDEN}, batch {gpu.RNN_BATCH}, "
+                    f"{gpu.RNN_STEPS} steps, BPTT, float32: one step",
+                    compare(jobs, reference, rounds, warmup=3, sync=sync), reference))
+    return reports
+
+
 SUITES = {"workloads": suite_workloads, "overhead": suite_overhead,
-          "estimators": suite_estimators}
+          "estimators": suite_estimators, "gpu": suite_gpu}
 
 
 def main(argv=None) -> int:

@@ -552,7 +552,10 @@ def _build():
     ns.cuda = types.ModuleType("cupy.cuda")
     ns.cuda.Device = Device
     ns.cuda.is_available = lambda: True
-    ns.cuda.runtime = types.SimpleNamespace(getDeviceCount=lambda: DEVICE_COUNT)
+    ns.cuda.runtime = types.SimpleNamespace(
+        getDeviceCount=lambda: DEVICE_COUNT,
+        getDeviceProperties=lambda device: {"name": b"fake CuPy device (NumPy on the CPU)"})
+    ns.get_default_memory_pool = lambda: types.SimpleNamespace(free_all_blocks=lambda: None)
     ns.cuda.get_device_id = _current
     return ns
 

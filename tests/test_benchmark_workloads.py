@@ -3,6 +3,7 @@
 import sys
 from pathlib import Path
 
+import fake_cupy
 import numpy as np
 import pytest
 import torch
@@ -84,3 +85,52 @@ def test_the_shared_workload_gives_torchs_gradients():
         y = y * a + y * b
     y.backward()
     np.testing.assert_allclose(a.grad, [[60 * 0.75**59]], rtol=1e-12)
+
+
+# ---- the GPU workloads, at small sizes: on the CPU, and on the stand-in's device -------------
+from benchmarks import gpu  # noqa: E402
+
+
+@pytest.mark.parametrize("make", ["mlp", "rnn"])
+def test_gpu_steps_update_the_same_parameters_as_torch(make):
+    if make == "mlp":
+        sizes = dict(sizes=(8, 16, 16, 1), batch=32, device="cpu", dtype=np.float64)
+        steps = [gpu.mlp_matrixflow(**sizes), gpu.mlp_torch(torch, **sizes)]
+    else:
+        sizes = dict(batch=4, steps=6, features=3, hidden=5, device="cpu", dtype=np.float64)
+        steps = [gpu.rnn_matrixflow(**sizes), gpu.rnn_torch(torch, **sizes)]
+    for step in steps:
+        step()
+        step()
+    for a, b in zip(*(_parameters(step) for step in steps)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+
+
+def test_the_gpu_suite_runs_on_the_stand_in_and_stays_on_its_device(cp, monkeypatch):
+    """Its code paths, not its speed: the suite at toy sizes on the fake device."""
+    from benchmarks import run
+
+    monkeypatch.setattr(gpu, "MLP_SIZES", (8, 16, 16, 1))
+    monkeypatch.setattr(gpu, "MLP_BATCH", 32)
+    for name, value in (("RNN_BATCH", 4), ("RNN_STEPS", 3), ("RNN_FEATURES", 2),
+                        ("RNN_HIDDEN", 5)):
+        monkeypatch.setattr(gpu, name, value)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    reports = run.suite_gpu(rounds=1)
+    assert "fake CuPy device" in reports[0][0] and "matrixflow alone" in reports[0][0]
+    assert [len(results) for _, results, _ in reports[1:]] == [1, 1]
+    step = gpu.mlp_matrixflow((8, 16, 16, 1), 32)
+    step()
+    assert all(fake_cupy.on_device(p.data) for p in _cells(step)["params"])
+
+
+@pytest.mark.skipif(gpu.why_not_here() is None, reason="a GPU is here: the suite runs")
+def test_the_gpu_suite_says_why_it_is_skipped_here():
+    from benchmarks import run
+
+    (title, results, _), = run.suite_gpu(rounds=1)
+    assert title.startswith("GPU workloads (G1 MLP, G2 RNN): skipped: ") and not results
+
+
+def _cells(step):
+    return dict(zip(step.__code__.co_freevars, (c.cell_contents for c in step.__closure__)))
