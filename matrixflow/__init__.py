@@ -11,7 +11,7 @@ gradient rule is derived with the trace trick, from dL = tr(Ȳᵀ dY) to tr(Ā�
 
 from . import data, nn, ops, optim
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
-from .backend import device_of
+from .backend import DeviceMismatchError, cuda_available, device_of
 from .calculus import derivation, explain, render, to_dot
 from .diagnose import verify
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
@@ -69,6 +69,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "REGISTRY",
+    "DeviceMismatchError",
     "GradcheckError",
     "Node",
     "Sym",
@@ -82,6 +83,7 @@ __all__ = [
     "concat",
     "cos",
     "cross_entropy",
+    "cuda_available",
     "data",
     "derivation",
     "det",
