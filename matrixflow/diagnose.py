@@ -6,6 +6,9 @@ checks each op on its own: with its operands' values from the failing run and a 
 the rule's vector-Jacobian product against central differences of the op's forward.  The first
 op that disagrees is the bug — unless it disagrees only at a kink of its forward (relu at 0),
 where finite differences cannot judge a rule: such an op is noted and the search goes on.
+
+Everything here works on host (NumPy) copies of the inputs, wherever they live: a rule's math
+is the same on every device, and the reports are numbers to read.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .autograd import _topological_order, grad
-from .gradcheck import _as_inputs, _as_outputs, _float64_copies, numerical_grad
+from .gradcheck import _as_inputs, _as_outputs, numerical_grad
 
 
 @dataclass
@@ -83,6 +86,15 @@ class LocalFailure:
                 "one_sided": list(self.one_sided),
                 "kinks_passed": [k.to_dict() for k in self.kinks_passed],
                 "second_order": self.second_order}
+
+
+def _float64_copies(inputs):
+    """Fresh float64 host leaves with the inputs' values, requires_grad and names (C order:
+    perturbing data.reshape(-1) must perturb the input)."""
+    from .node import Node
+
+    return [Node(np.array(x.numpy(), dtype=np.float64, order="C"),
+                 requires_grad=x.requires_grad, name=x.name) for x in inputs]
 
 
 def _local_differences(node, position, eps, rng):
