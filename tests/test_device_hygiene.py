@@ -110,6 +110,20 @@ def test_gradcheck_checks_device_inputs_on_the_device(cp):
     assert seen and all(seen)
 
 
+def test_verify_and_the_culprit_search_take_device_inputs(cp):
+    """They work on host copies (a rule's math is the same everywhere): a wrong rule is still
+    named when the inputs are on the device."""
+    from matrixflow.ops.base import Rule, apply1, defop
+
+    x = mf.Node(cp.asarray(np.random.default_rng(1).standard_normal((3, 2))), requires_grad=True)
+    assert mf.verify(lambda a: mf.tanh(a @ a.T), [x])["finite_differences_vs_backward"]["agree"]
+    wrong = defop("wrong_on_purpose", family="test", summary="Y = 2A", forward=lambda A: A * 2.0,
+                  differential="dY = 2 dA", register=False,
+                  rules=(Rule("A", "tr(Ȳᵀ 2 dA)", "Ā = 3Ȳ", lambda G, Y, A: G * 3.0),))
+    with pytest.raises(mf.GradcheckError, match="the bug: op 'wrong_on_purpose'"):
+        mf.gradcheck(lambda a: mf.sum(apply1(wrong, a)), [x])
+
+
 # ---- the rules for what lives on two devices -----------------------------------------------------
 def test_python_numbers_and_lists_take_the_device_of_what_they_meet(cp):
     x = mf.Node(cp.asarray(np.arange(4.0).reshape(2, 2)), requires_grad=True)
