@@ -176,8 +176,10 @@ def suite_gpu(rounds):
         jobs["PyTorch CUDA eager"] = gpu.mlp_torch(torch, sizes, batch)
     reports.append((f"G1 MLP {'→'.join(map(str, sizes))}, batch {batch}, float32: one step",
                     compare(jobs, reference, rounds, warmup=3, sync=sync), reference))
-    del jobs
+    del jobs  # G1's arrays, before G2 allocates its own
     cupy.get_default_memory_pool().free_all_blocks()
+    if torch_cuda:
+        torch.cuda.empty_cache()
     shape = (gpu.RNN_BATCH, gpu.RNN_STEPS, gpu.RNN_FEATURES, gpu.RNN_HIDDEN)
     jobs = {"matrixflow + CuPy": gpu.rnn_matrixflow(*shape)}
     if torch_cuda:
