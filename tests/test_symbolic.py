@@ -159,6 +159,10 @@ def _numeric_gradient(build, values, wrt):
     (lambda X, s, b, **_: mf.sum((s * X + b) ** 2), "X", "2s·(b + s·X)"),     # one pair of ()
     (lambda X, **_: mf.sum(mf.log(mf.exp(X))), "X", "1"),                     # (1/e^X) ⊙ e^X
     (lambda X, **_: mf.det(X) / mf.det(X), "X", "0"),
+    (lambda X, **_: mf.logdet(X.T @ X), "X", "2X(XᵀX)⁻¹"),                   # (XᵀX)⁻ᵀ = (XᵀX)⁻¹
+    (lambda X, x, **_: x.T @ mf.inv(X.T @ X) @ x, "x", "2(XᵀX)⁻¹x"),
+    (lambda X, A, **_: mf.trace(mf.inv(A + A.T) @ X), "X", "(A + Aᵀ)⁻¹"),
+    (lambda X, **_: mf.logdet(X), "X", "X⁻ᵀ"),                                # X is no XᵀX
 ])
 def test_closed_forms_read_as_a_text_writes_them(build, wrt, expected):
     shapes = {"X": (3, 3), "A": (3, 3), "B": (3, 3), "T": (3, 3), "a": (3, 1), "x": (3, 1),
