@@ -105,7 +105,8 @@ class MaxPool2d(_ImageLayer):
     """The largest entry of each window of each channel: N × (C·H·W) → N × (C·H'·W').
 
     MaxPool2d(kernel_size, stride=None (= kernel_size), padding=0, *, image_shape=(C, H, W)),
-    PyTorch's defaults; ties send the gradient to the first maximum, as PyTorch.
+    PyTorch's defaults; the gradient of each window goes to the pixel PyTorch sends it to
+    (its first maximum in the image, or its last NaN).
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, *, image_shape):

@@ -15,8 +15,9 @@ every patch entry back where it came from (overlapping patches add up); and col2
 is im2col.
 
 `max_pool(X)` takes the largest entry of each window of each channel: N × (C·H'·W'), the
-layout of its input.  Its gradient sends each Ȳ entry to the place of its window's maximum
-(the first one, as PyTorch, when several entries tie) — col2im of a one-hot mask.
+layout of its input.  Its gradient sends each Ȳ entry to the pixel PyTorch's max_pool2d
+picks — the first maximum of the window's pixels in the image, or its last NaN — as col2im
+of a one-hot mask.
 """
 
 from __future__ import annotations
@@ -146,16 +147,37 @@ def _max_pool(A, image_shape, kernel, stride, padding):
     return _from_window_order(maxima, A.shape[0], image_shape[0], rows * cols)
 
 
-def _first_maxima(A, image_shape, kernel, stride, padding):
-    """M: (H'·W'·N·C) × (kh·kw), 1 at the first maximum of each pooling window, 0 elsewhere
-    (a NaN counts as the maximum, as in PyTorch)."""
+def _inside_image(image_shape, kernel, stride, padding, xp):
+    """(H'·W') × (kh·kw): True where a window's cell lies on the image, False on the padding."""
+    height, width = image_shape[1:]
+    ones = xp.ones((1, height * width))
+    cells = _windows(ones, (1, height, width), kernel, stride, padding, fill=0.0)
+    return cells.reshape(-1, kernel[0] * kernel[1]) > 0
+
+
+def _chosen_pixels(A, image_shape, kernel, stride, padding):
+    """M: (H'·W'·N·C) × (kh·kw), 1 at the pixel each pooling window sends its gradient to, 0
+    elsewhere — the one PyTorch's max_pool2d picks, scanning the window's pixels in the image
+    in (kernel row, kernel column) order and taking each value that is larger or NaN: the last
+    NaN when the window holds one, else its first maximum, so a window of −∞ pixels picks its
+    first pixel in the image (never the padding)."""
+    xp = array_module(A)
     windows = _pool_windows(A, image_shape, kernel, stride, padding)
-    mask = array_module(A).zeros(windows.shape, A.dtype)
-    mask[np.arange(windows.shape[0]), windows.argmax(axis=1)] = 1.0
+    rows, size = windows.shape
+    at_maximum = windows == windows.max(axis=1, keepdims=True)  # no entry of a NaN window
+    if padding != (0, 0):
+        inside = _inside_image(image_shape, kernel, stride, padding, xp)
+        at_maximum = (at_maximum.reshape(inside.shape[0], -1, size)
+                      & inside[:, None, :]).reshape(rows, size)
+    nan = xp.isnan(windows)
+    last_nan = size - 1 - nan[:, ::-1].argmax(axis=1)
+    chosen = xp.where(nan.any(axis=1), last_nan, at_maximum.argmax(axis=1))
+    mask = xp.zeros(windows.shape, A.dtype)
+    mask[xp.arange(rows), chosen] = 1.0
     return mask
 
 
-VALUE_FUNCTIONS["max_pool_argmax"] = _first_maxima  # a closed form evaluates it on numbers
+VALUE_FUNCTIONS["max_pool_argmax"] = _chosen_pixels  # a closed form evaluates it on numbers
 
 
 def _argmax_mask(A, geometry_):
@@ -167,7 +189,7 @@ def _argmax_mask(A, geometry_):
         shape = (rows * cols * data.shape[0] * channels, geometry_["kernel"][0]
                  * geometry_["kernel"][1])
         return sx.apply("max_pool_argmax", data, attrs=geometry_, out_shape=shape)
-    return _first_maxima(data, **geometry_)
+    return _chosen_pixels(data, **geometry_)
 
 
 # ---- the ops -------------------------------------------------------------------------------
@@ -228,8 +250,10 @@ MAX_POOL = defop(
                 "Ā = P*(M ⊙ R*(Ȳ)·1ᵀ) = col2im(M ⊙ R*(Ȳ)·1ᵀ): each Ȳ entry goes to where its "
                 "window's maximum sits",
                 _max_pool_rule),),
-    notes="P is im2col with −∞ padding, one channel's window per row; ties go to the first "
-    "maximum in (kernel row, kernel column) order, as PyTorch's MaxPool2d.",
+    notes="P is im2col with −∞ padding, one channel's window per row. M follows PyTorch's "
+    "MaxPool2d: among the window's pixels in the image, in (kernel row, kernel column) order, "
+    "the first maximum (a tie, or a window of −∞, goes to the first) or, when the window holds "
+    "NaNs, the last NaN.",
 )
 
 
@@ -275,7 +299,8 @@ def max_pool(x, image_shape, kernel_size, stride=None, padding=0):
     """The maximum of each kh×kw window of each channel: N × (C·H'·W'), x's layout.
 
     stride defaults to kernel_size and padding (with −∞) may be at most half the kernel, as in
-    PyTorch's max_pool2d; ties send the gradient to the first maximum, as PyTorch does.
+    PyTorch's max_pool2d; the gradient goes where PyTorch sends it: to the first maximum of a
+    window's pixels in the image (ties and all-−∞ windows included), or to its last NaN.
     """
     x = _as_node_or_array(x)
     attrs = geometry("max_pool", image_shape, kernel_size,
