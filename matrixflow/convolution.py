@@ -18,7 +18,19 @@ import numpy as np
 
 from . import ops
 from .nn import INITIALISERS, Module, _parameter
-from .ops.images import geometry, output_size, window
+from .ops.base import apply1
+from .ops.images import (
+    IM2COL,
+    MAX_POOL,
+    as_matrix,
+    check_images,
+    geometry,
+    image_shape_of,
+    output_size,
+    pool_geometry,
+    positive_int,
+    window,
+)
 
 
 def _square_image(layer, channels, columns):
@@ -38,6 +50,14 @@ class _ImageLayer(Module):
         if self.image_shape is not None:
             return self.image_shape
         return _square_image(type(self).__name__, self.in_channels, x.shape[1])
+
+    def _images(self, x):
+        """x checked as this layer's input, N × (C·H·W), with its (C, H, W); an error names the
+        layer, not the op it calls."""
+        x = as_matrix(type(self).__name__, x)
+        image_shape = self._input_shape(x)
+        check_images(type(self).__name__, x.shape, image_shape)
+        return x, image_shape
 
     @property
     def output_shape(self) -> tuple[int, int, int]:
@@ -68,10 +88,11 @@ class Conv2d(_ImageLayer):
         super().__init__()
         if init not in INITIALISERS:
             raise ValueError(f"Conv2d: init must be one of {sorted(INITIALISERS)}, got {init!r}")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.in_channels = positive_int("Conv2d", "in_channels", in_channels)
+        self.out_channels = positive_int("Conv2d", "out_channels", out_channels)
         if image_shape is not None:
-            image_shape = tuple(int(d) for d in image_shape)
-            if len(image_shape) != 3 or image_shape[0] != self.in_channels:
+            image_shape = image_shape_of("Conv2d", image_shape)
+            if image_shape[0] != self.in_channels:
                 raise ValueError(f"Conv2d: image_shape {image_shape} must be (channels, height, "
                                  f"width) with {self.in_channels} channels (in_channels)")
         self.image_shape = image_shape
@@ -85,13 +106,13 @@ class Conv2d(_ImageLayer):
         self.bias = _parameter(np.zeros((1, self.out_channels), dtype), "bias") if bias else None
 
     def forward(self, x):
-        patches = ops.im2col(x, self._input_shape(x), self.kernel_size, self.stride,
-                             self.padding)
-        y = patches @ self.weight  # (H'·W'·N) × O: rows by position, then image
+        x, image_shape = self._images(x)
+        attrs = geometry("Conv2d", image_shape, self.kernel_size, self.stride, self.padding)
+        y = apply1(IM2COL, x, attrs) @ self.weight  # (H'·W'·N) × O: rows by position, image
         if self.bias is not None:
             y = y + self.bias
         n = x.shape[0]
-        positions = y.shape[0] // n
+        positions = math.prod(output_size(**attrs))  # not y's rows / n: a batch may be empty
         # (position, image, channel) → (image, channel, position): one transpose between
         return ops.reshape(ops.reshape(y, positions, n * self.out_channels).T, n,
                            self.out_channels * positions)
@@ -111,16 +132,16 @@ class MaxPool2d(_ImageLayer):
 
     def __init__(self, kernel_size, stride=None, padding=0, *, image_shape):
         super().__init__()
-        image_shape = tuple(int(d) for d in image_shape)
-        checked = geometry("MaxPool2d", image_shape, kernel_size,
-                           kernel_size if stride is None else stride, padding)
+        checked = pool_geometry("MaxPool2d", image_shape, kernel_size, stride, padding)
         self.image_shape = checked["image_shape"]
         self.in_channels = self.out_channels = self.image_shape[0]
         self.kernel_size, self.stride = checked["kernel"], checked["stride"]
         self.padding = checked["padding"]
 
     def forward(self, x):
-        return ops.max_pool(x, self.image_shape, self.kernel_size, self.stride, self.padding)
+        x, image_shape = self._images(x)
+        return apply1(MAX_POOL, x, {"image_shape": image_shape, "kernel": self.kernel_size,
+                                    "stride": self.stride, "padding": self.padding})
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "

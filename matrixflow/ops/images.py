@@ -26,7 +26,7 @@ import numbers
 
 import numpy as np
 
-from ..backend import array_module
+from ..backend import array_module, is_cupy_array
 from ..symbolic import expr as sx
 from ..symbolic.expr import Sym
 from ..symbolic.functions import VALUE_FUNCTIONS
@@ -58,15 +58,37 @@ def window(name, kernel_size, stride=1, padding=0):
             _pair(name, "padding", padding, 0))
 
 
+def positive_int(name, what, value_):
+    """value_ as an int ≥ 1; a float, even 3.0, is refused rather than truncated."""
+    if isinstance(value_, bool) or not isinstance(value_, numbers.Integral):
+        raise TypeError(f"{name}: {what} must be a positive integer, got {value_!r}")
+    if value_ < 1:
+        raise ValueError(f"{name}: {what} must be ≥ 1, got {value_!r}")
+    return int(value_)
+
+
+def image_shape_of(name, image_shape):
+    """(C, H, W) as three positive ints, or an error that says what image_shape is."""
+    if image_shape is None:
+        raise TypeError(f"{name}: image_shape=(channels, height, width) is required: a row of "
+                        "the input holds an image's pixels, not its shape (after a Conv2d "
+                        "pass image_shape=conv.output_shape)")
+    try:
+        parts = tuple(image_shape)
+    except TypeError:
+        parts = ()
+    if len(parts) != 3 or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool)
+                                  for d in parts):
+        raise TypeError(f"{name}: image_shape must be (channels, height, width), three "
+                        f"integers, got {image_shape!r}")
+    if min(parts) < 1:
+        raise ValueError(f"{name}: image_shape must be positive, got {parts}")
+    return tuple(int(d) for d in parts)
+
+
 def geometry(name, image_shape, kernel_size, stride=1, padding=0):
     """The constants of an image op, checked: image_shape (C, H, W), kernel, stride, padding."""
-    try:
-        channels, height, width = (int(d) for d in image_shape)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name}: image_shape must be (channels, height, width), got "
-                        f"{image_shape!r}") from exc
-    if min(channels, height, width) < 1:
-        raise ValueError(f"{name}: image_shape must be positive, got {tuple(image_shape)}")
+    channels, height, width = image_shape_of(name, image_shape)
     kernel, stride, padding = window(name, kernel_size, stride, padding)
     padded = (height + 2 * padding[0], width + 2 * padding[1])
     if kernel[0] > padded[0] or kernel[1] > padded[1]:
@@ -78,6 +100,17 @@ def geometry(name, image_shape, kernel_size, stride=1, padding=0):
             "padding": padding}
 
 
+def pool_geometry(name, image_shape, kernel_size, stride=None, padding=0):
+    """geometry() of max pooling: stride defaults to the kernel, padding at most half of it."""
+    attrs = geometry(name, image_shape, kernel_size, kernel_size if stride is None else stride,
+                     padding)
+    kernel, padding_ = attrs["kernel"], attrs["padding"]
+    if padding_[0] > kernel[0] // 2 or padding_[1] > kernel[1] // 2:
+        raise ValueError(f"{name}: padding {padding_} must be at most half the kernel "
+                         f"{kernel} (so every window holds a pixel of the image)")
+    return attrs
+
+
 def output_size(image_shape, kernel, stride, padding):
     """(H', W'): the output positions of a kernel over the padded image."""
     _, height, width = image_shape
@@ -85,13 +118,40 @@ def output_size(image_shape, kernel, stride, padding):
             (width + 2 * padding[1] - kernel[1]) // stride[1] + 1)
 
 
-def _check_images(name, shape, image_shape):
+def check_images(name, shape, image_shape):
+    """A ValueError naming `name` unless each row of a `shape` matrix is one image."""
     channels, height, width = image_shape
     if shape[1] != channels * height * width:
         raise ValueError(
             f"{name}: image_shape {image_shape} has {channels * height * width} entries per "
             f"image, but the matrix {shape} has {shape[1]} columns; each row must be one image "
             "in (channel, row, column) order (PyTorch's x.reshape(N, -1))")
+
+
+def _image_hint(shape):
+    return (": for one image use x.reshape(1, -1)" if len(shape) < 2 else
+            f": use x.reshape({shape[0]}, -1)")
+
+
+def as_matrix(name, x, layout="images are the rows of a matrix, N × (C·H·W), as PyTorch's "
+              "x.reshape(N, -1)", hint=_image_hint):
+    """x as the matrix an op or layer `name` reads (a list becomes a Node, an array stays one),
+    or a ValueError naming `name` that says what `layout` it needs and, by `hint(shape)`, how
+    to get there from x's shape."""
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        shape = np.shape(x)
+    if len(shape) != 2:
+        kind = "a number" if not shape else f"a {len(shape)}-D array of shape {tuple(shape)}"
+        raise ValueError(f"{name}: the input is {kind}, but {layout}{hint(shape)}")
+    if isinstance(x, np.ndarray) or is_cupy_array(x) or type(x).__name__ in ("Node", "Sym"):
+        return x  # functions of arrays return arrays
+    from ..node import Node
+
+    try:
+        return Node(x)  # a list; a torch tensor is refused
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{name}: {exc}") from exc
 
 
 # ---- the forwards, on arrays -------------------------------------------------------------
@@ -258,30 +318,23 @@ MAX_POOL = defop(
 
 
 # ---- the functions -------------------------------------------------------------------------
-def _as_node_or_array(x):
-    if not hasattr(x, "shape"):
-        from ..node import Node
-
-        return Node(x)
-    return x
-
-
 def im2col(x, image_shape, kernel_size, stride=1, padding=0):
     """The patches of the images in x's rows, one per row: (H'·W'·N) × (C·kh·kw).
 
     x is N × (C·H·W), each row an image in (channel, row, column) order; image_shape is
     (C, H, W); kernel_size, stride and padding are ints or pairs (zero padding).
     """
-    x = _as_node_or_array(x)
+    x = as_matrix("im2col", x)
     attrs = geometry("im2col", image_shape, kernel_size, stride, padding)
-    _check_images("im2col", x.shape, attrs["image_shape"])
+    check_images("im2col", x.shape, attrs["image_shape"])
     return apply1(IM2COL, x, attrs)
 
 
 def col2im(x, image_shape, kernel_size, stride=1, padding=0):
     """The adjoint of im2col: (H'·W'·N) × (C·kh·kw) patches added back into N images,
     N × (C·H·W) (overlapping entries add up; what falls on the padding is dropped)."""
-    x = _as_node_or_array(x)
+    x = as_matrix("col2im", x, "patches are the rows of a matrix, im2col's (H'·W'·N) × "
+                  "(C·kh·kw)", hint=lambda shape: "")
     attrs = geometry("col2im", image_shape, kernel_size, stride, padding)
     rows, cols = output_size(**attrs)
     channels = attrs["image_shape"][0]
@@ -302,12 +355,7 @@ def max_pool(x, image_shape, kernel_size, stride=None, padding=0):
     PyTorch's max_pool2d; the gradient goes where PyTorch sends it: to the first maximum of a
     window's pixels in the image (ties and all-−∞ windows included), or to its last NaN.
     """
-    x = _as_node_or_array(x)
-    attrs = geometry("max_pool", image_shape, kernel_size,
-                     kernel_size if stride is None else stride, padding)
-    _check_images("max_pool", x.shape, attrs["image_shape"])
-    kernel, padding_ = attrs["kernel"], attrs["padding"]
-    if padding_[0] > kernel[0] // 2 or padding_[1] > kernel[1] // 2:
-        raise ValueError(f"max_pool: padding {padding_} must be at most half the kernel "
-                         f"{kernel} (so every window holds a pixel of the image)")
+    x = as_matrix("max_pool", x)
+    attrs = pool_geometry("max_pool", image_shape, kernel_size, stride, padding)
+    check_images("max_pool", x.shape, attrs["image_shape"])
     return apply1(MAX_POOL, x, attrs)
