@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import zlib
 from typing import NamedTuple
 
 import numpy as np
@@ -140,8 +141,12 @@ def read_idx(path) -> np.ndarray:
     """
     with open(path, "rb") as handle:
         compressed = handle.read(2) == b"\x1f\x8b"
-    with (gzip.open(path, "rb") if compressed else open(path, "rb")) as handle:
-        data = handle.read()
+    try:
+        with (gzip.open(path, "rb") if compressed else open(path, "rb")) as handle:
+            data = handle.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:  # cut short, or bytes changed
+        raise ValueError(f"read_idx: {path} is a damaged gzip file ({exc}); download or copy "
+                         "it again") from exc
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
         raise ValueError(f"read_idx: {path} is not an IDX file: it starts with {data[:4]!r}, "
                          "not two zero bytes, a type code and a number of dimensions")

@@ -60,6 +60,24 @@ def test_read_idx_refuses_what_is_not_idx(tmp_path, data, words):
     assert words in str(caught.value)
 
 
+def _damaged(data, how):
+    """gzip bytes cut short, with a changed checksum, or with a broken deflate block."""
+    if how == "truncated":
+        return data[:-6]
+    damaged = bytearray(data)
+    damaged[-6 if how == "checksum" else 10] ^= 0xFF
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize("how", ["truncated", "checksum", "deflate"])
+def test_read_idx_names_a_damaged_gzip_file(tmp_path, how):
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(_damaged(gzip.compress(_idx_bytes(np.arange(12, dtype=np.uint8))), how))
+    with pytest.raises(ValueError) as caught:
+        read_idx(path)
+    assert str(caught.value).startswith(f"read_idx: {path} is a damaged gzip file (")
+
+
 def _fake_mnist(folder, compress, train=5, test=3):
     rng = np.random.default_rng(1)
     arrays = {}
