@@ -13,6 +13,7 @@ kernel column), so `weight.T.reshape(O, C, kh, kw)` is PyTorch's Conv2d weight.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -149,8 +150,30 @@ class MaxPool2d(_ImageLayer):
 
 
 class Flatten(Module):
-    """The identity: images are already rows of a matrix, N × (C·H·W) in PyTorch's order, so
-    there is nothing to flatten.  It lets a PyTorch model's layer list be written unchanged."""
+    """Each sample as one row: Flatten(start_dim=1, end_dim=-1), PyTorch's signature and
+    defaults.  Images are already rows of a matrix, N × (C·H·W) in PyTorch's order, so a matrix
+    passes unchanged; an array of more axes, such as PyTorch's N × C × H × W, becomes
+    x.reshape(N, -1).  It lets a PyTorch model's layer list be written unchanged.  Other
+    start_dim / end_dim would flatten the batch too or keep axes, which a matrix cannot hold."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        if not (_is_int(start_dim, 1) and _is_int(end_dim, -1)):
+            raise ValueError(
+                f"Flatten: only start_dim=1, end_dim=-1 (PyTorch's defaults: each sample one "
+                f"row) fit matrices, whose rows are the samples; got start_dim={start_dim!r}, "
+                f"end_dim={end_dim!r}")
+        self.start_dim, self.end_dim = 1, -1
 
     def forward(self, x):
+        if getattr(x, "ndim", 2) > 2:
+            return x.reshape(x.shape[0], -1)
         return x
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+def _is_int(value, expected) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and \
+        value == expected

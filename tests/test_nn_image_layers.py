@@ -266,3 +266,17 @@ def test_layer_and_op_errors_name_what_the_user_called_and_say_what_to_do(call, 
         call()
     message = str(caught.value)
     assert message.startswith(start) and words in message, message
+
+
+def test_flatten_takes_pytorchs_signature_and_flattens_each_sample_into_a_row():
+    x = np.random.default_rng(8).standard_normal((3, 2, 4, 5))
+    for layer, twin in ((nn.Flatten(), torch.nn.Flatten()), (nn.Flatten(1), torch.nn.Flatten(1)),
+                        (nn.Flatten(start_dim=1, end_dim=-1),
+                         torch.nn.Flatten(start_dim=1, end_dim=-1))):
+        assert repr(layer) == repr(twin)
+        np.testing.assert_array_equal(mf.Node(layer(x)).numpy(), twin(torch.from_numpy(x)).numpy())
+        rows = mf.Node(x.reshape(3, -1), requires_grad=True)
+        assert layer(rows) is rows  # images are rows already
+    for start_dim, end_dim in ((0, -1), (2, -1), (1, 2), (1.0, -1)):
+        with pytest.raises(ValueError, match="only start_dim=1, end_dim=-1"):
+            nn.Flatten(start_dim, end_dim)
