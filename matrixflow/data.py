@@ -82,10 +82,22 @@ class ArrayDataset(Dataset):
 
 
 def collate(samples):
-    """Stack samples into a batch: tuples field by field; inputs with more than one axis per
-    sample become rows of a matrix (see `as_rows`)."""
-    if isinstance(samples[0], tuple):
-        return tuple(as_rows(np.stack(field)) for field in zip(*samples))
+    """Stack samples into a batch, field by field as PyTorch's default_collate: a tuple or list
+    sample is fields, each batched on its own (a tuple of batches for tuples, a named tuple
+    kept, a list for lists), a dict key by key; arrays and numbers are stacked, and an input
+    with more than one axis per sample becomes rows of a matrix (see `as_rows`)."""
+    first = samples[0]
+    if isinstance(first, dict):
+        return {key: collate([sample[key] for sample in samples]) for key in first}
+    if isinstance(first, (tuple, list)):
+        sizes = sorted({len(sample) for sample in samples})
+        if len(sizes) > 1:
+            raise ValueError(f"collate: the samples have {' and '.join(map(str, sizes))} "
+                             "fields; every sample of a batch needs the same fields")
+        fields = [collate(list(field)) for field in zip(*samples)]
+        if isinstance(first, tuple):
+            return type(first)(*fields) if hasattr(first, "_fields") else tuple(fields)
+        return fields
     return as_rows(np.stack(samples))
 
 
