@@ -147,7 +147,8 @@ class Module:
 
     def load_state_dict(self, state: dict, strict: bool = True) -> None:
         """Copy values into the parameters and buffers (in place: optimizers keep their
-        references)."""
+        references).  A 1-D array of C entries loads into a 1 × C row: PyTorch's shape for a
+        bias and for BatchNorm's weight, bias and running statistics."""
         params = {name: p.data for name, p in self.named_parameters()}
         params.update(self.named_buffers())
         missing = sorted(set(params) - set(state))
@@ -161,6 +162,8 @@ class Module:
             if name not in state:
                 continue
             value = np.asarray(state[name])
+            if value.ndim == 1 and p.shape == (1, value.size):
+                value = value.reshape(1, -1)  # PyTorch's (C,) for a 1 × C row (bias, BatchNorm)
             if value.shape != p.shape:
                 raise ValueError(
                     f"load_state_dict: {name} has shape {p.shape}, the state gives {value.shape}"

@@ -280,3 +280,25 @@ def test_flatten_takes_pytorchs_signature_and_flattens_each_sample_into_a_row():
     for start_dim, end_dim in ((0, -1), (2, -1), (1, 2), (1.0, -1)):
         with pytest.raises(ValueError, match="only start_dim=1, end_dim=-1"):
             nn.Flatten(start_dim, end_dim)
+
+
+def test_batch_norm1d_loads_a_pytorch_state_dict_with_its_1_d_entries():
+    rng = np.random.default_rng(9)
+    twin = torch.nn.BatchNorm1d(3).double()
+    with torch.no_grad():
+        twin.weight.copy_(torch.from_numpy(rng.uniform(0.5, 2.0, 3)))
+        twin.bias.copy_(torch.from_numpy(rng.standard_normal(3)))
+    for _ in range(2):
+        twin(torch.from_numpy(1.0 + 2.0 * rng.standard_normal((8, 3))))
+    state = {name: value.numpy() for name, value in twin.state_dict().items()}
+    assert state["running_mean"].shape == (3,)
+    layer = nn.BatchNorm1d(3)
+    layer.load_state_dict(state)
+    assert layer.running_mean.shape == layer.weight.shape == (1, 3)  # kept as rows
+    assert int(layer.num_batches_tracked) == 2
+    x = rng.standard_normal((5, 3))
+    np.testing.assert_allclose(layer.eval()(x).numpy(),
+                               twin.eval()(torch.from_numpy(x)).detach().numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"running_var has shape \(1, 3\), the state gives "
+                                         r"\(4,\)"):
+        layer.load_state_dict({**state, "running_var": np.ones(4)})
