@@ -186,16 +186,8 @@ def test_samples_of_fields_are_collated_field_by_field_as_pytorchs_default_colla
     rows = [rng.standard_normal(3) for _ in range(4)]
     for make in (lambda i: [rows[i], i], lambda i: (rows[i], i), lambda i: Pair(rows[i], i),
                  lambda i: {"x": rows[i], "y": float(i)}, lambda i: [rows[i], (i, 2 * i)]):
-        samples = [make(i) for i in range(4)]
-
-        class Samples(Dataset):
-            def __len__(self):
-                return len(samples)
-
-            def __getitem__(self, index):
-                return samples[index]
-
-        (ours,) = list(DataLoader(Samples(), batch_size=4))
+        samples = [make(i) for i in range(4)]  # a list is a dataset: __len__, __getitem__
+        (ours,) = list(DataLoader(samples, batch_size=4))
         theirs = default_collate(samples)
 
         def same(a, b, example):
