@@ -172,3 +172,17 @@ def test_closed_forms_read_as_a_text_writes_them(build, wrt, expected):
     values["x"] = np.abs(values["x"]) + 0.5   # x ** -1 away from 0
     np.testing.assert_allclose(closed.evaluate(values), _numeric_gradient(build, values, wrt),
                                rtol=1e-9, atol=1e-12)
+
+
+def test_a_dropout_mask_prints_as_a_named_matrix_and_two_masks_apart():
+    X = mf.symbols("X", shape=(2, 16))
+    closed = mf.closed_form(mf.sum(mf.dropout(X, 0.5, rng=0) * X), X)
+    assert str(closed) == "4(X ⊙ M)" and closed.latex() == r"4\left(X \odot M\right)"
+    x = np.random.default_rng(1).standard_normal((2, 16))
+    node = mf.Node(x, requires_grad=True)
+    mf.sum(mf.dropout(node, 0.5, rng=0) * node).backward()
+    np.testing.assert_allclose(closed.evaluate(X=x), node.grad, rtol=1e-12)
+    two = mf.closed_form(mf.sum(mf.dropout(X, 0.2, rng=0) @ mf.dropout(X.T, 0.2, rng=1)), X)
+    assert "M₁" in str(two) and "M₂" in str(two) and "M_{1}" in two.latex()
+    assert "[" not in str(two) and "False" not in two.latex()
+

@@ -21,6 +21,9 @@ import numbers
 import numpy as np
 
 from ..backend import array_module
+from ..symbolic import expr as sx
+from ..symbolic.expr import Sym
+from ..symbolic.functions import BUILDERS
 from .base import Rule, apply1, defop, value
 from .images import as_matrix
 from .reduce import mean
@@ -28,7 +31,12 @@ from .reduce import mean
 
 # ---- dropout -------------------------------------------------------------------------------
 def _kept(mask, p, like):
-    """K = M/(1 − p) in like's precision (zeros for p = 1, as PyTorch)."""
+    """K = M/(1 − p) in like's precision (zeros for p = 1, as PyTorch); on symbols the named
+    mask M scaled, so that a closed form reads (1/(1 − p))·M, not the mask's entries."""
+    if type(like) is Sym:
+        if p == 1.0:
+            return sx.zeros(mask.shape)
+        return sx.scale(1.0 / (1.0 - p), sx.constant_matrix(mask, "M"))
     xp = array_module(like)
     if p == 1.0:
         return xp.zeros(mask.shape, like.dtype)
@@ -48,6 +56,10 @@ DROPOUT = defop(
     notes="Inverted dropout, as PyTorch: E[Y] = A. In evaluation (training=False) dropout is "
     "the identity and builds no node.",
 )
+
+
+# on symbols dropout is A ⊙ K, K = M/(1 − p): matrix algebra the simplifier works on
+BUILDERS["dropout"] = lambda a, mask, p: sx.hadamard(a, _kept(mask, p, a))
 
 
 def dropout(x, p=0.5, training=True, *, rng=None, mask=None):
