@@ -186,3 +186,14 @@ def test_a_dropout_mask_prints_as_a_named_matrix_and_two_masks_apart():
     assert "M₁" in str(two) and "M₂" in str(two) and "M_{1}" in two.latex()
     assert "[" not in str(two) and "False" not in two.latex()
 
+
+def test_a_constant_gradient_of_a_linear_image_op_keeps_its_structure():
+    X = mf.symbols("X", shape=(2, 16))
+    closed = mf.closed_form(mf.sum(mf.im2col(X, (1, 4, 4), 2)), X)
+    assert str(closed).startswith("col2im(1, image_shape=(1, 4, 4), kernel=(2, 2)")
+    counts = [1, 2, 2, 1, 2, 4, 4, 2, 2, 4, 4, 2, 1, 2, 2, 1]  # patches each pixel is in
+    np.testing.assert_array_equal(closed.evaluate(X=np.zeros((2, 16))), [counts, counts])
+    P = mf.symbols("P", shape=(50, 4))
+    assert str(mf.closed_form(mf.sum(mf.col2im(P, (1, 4, 4), 2, padding=1)), P)).startswith(
+        "im2col(1, image_shape=(1, 4, 4)")
+

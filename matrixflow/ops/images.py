@@ -252,6 +252,17 @@ def _argmax_mask(A, geometry_):
     return _chosen_pixels(data, **geometry_)
 
 
+def _seed_like(G, A):
+    """Ȳ for the rule of a linear image op: when A is symbolic and Ȳ a constant (the seed of a
+    sum), Ȳ as a symbolic constant, so that a closed form reads col2im(1, …) rather than the
+    numbers it comes to (an anonymous C)."""
+    if type(value(A)) is Sym and type(value(G)) is not Sym:
+        from ..node import Node
+
+        return Node(sx.constant_matrix(value(G)))
+    return G
+
+
 # ---- the ops -------------------------------------------------------------------------------
 IM2COL = defop(
     "im2col",
@@ -264,7 +275,7 @@ IM2COL = defop(
     rules=(Rule("A", "tr(Ȳᵀ im2col(dA)) ={adjoint} tr(col2im(Ȳ)ᵀ dA)",
                 "Ā = col2im(Ȳ): each patch entry of Ȳ added back where it was copied from "
                 "(overlapping patches add up)",
-                lambda G, Y, A, **geometry_: apply1(COL2IM, G, geometry_)),),
+                lambda G, Y, A, **geometry_: apply1(COL2IM, _seed_like(G, A), geometry_)),),
     notes="Row (i·W' + j)·N + n of Y is the patch of image n at output position (i, j); its "
     "columns run over (channel, kernel row, kernel column).",
 )
@@ -278,7 +289,8 @@ COL2IM = defop(
     differential="dY = col2im(dA) (col2im is linear)",
     shapes="A: (H'·W'·N)×(C·kh·kw) → Y: N×(C·H·W)",
     rules=(Rule("A", "tr(Ȳᵀ col2im(dA)) ={adjoint} tr(im2col(Ȳ)ᵀ dA)",
-                "Ā = im2col(Ȳ)", lambda G, Y, A, **geometry_: apply1(IM2COL, G, geometry_)),),
+                "Ā = im2col(Ȳ)",
+                lambda G, Y, A, **geometry_: apply1(IM2COL, _seed_like(G, A), geometry_)),),
     notes="col2im is the adjoint of im2col, not its inverse: an entry copied into k patches "
     "comes back k times over.",
 )
