@@ -197,3 +197,12 @@ def test_a_constant_gradient_of_a_linear_image_op_keeps_its_structure():
     assert str(mf.closed_form(mf.sum(mf.col2im(P, (1, 4, 4), 2, padding=1)), P)).startswith(
         "im2col(1, image_shape=(1, 4, 4)")
 
+
+def test_a_coefficient_six_digits_cannot_write_is_printed_exactly():
+    A = mf.symbols("A", shape=(4, 3))
+    closed = mf.closed_form(mf.sum(mf.batch_norm(A, np.zeros(3), np.ones(3))), A)
+    coefficient = 1 / float(np.sqrt(1 + 1e-5))
+    assert str(closed) == f"{coefficient!r}·1" and float(str(closed)[:-2]) == coefficient
+    X = mf.symbols("X", shape=(2, 2))
+    assert str(mf.closed_form(mf.sum(X * 0.1), X)) == "0.1·1"  # exact decimals stay short
+    assert str(mf.closed_form(mf.sum(X / 3), X)) == "(1/3)·1"

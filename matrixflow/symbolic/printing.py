@@ -21,8 +21,12 @@ _FUNCTIONS = {"exp": "exp", "log": "ln", "sin": "sin", "cos": "cos", "tanh": "ta
 
 
 def _plain_number(c: float) -> str:
-    """2, 0.5, -1.5: ASCII, as an exponent is written."""
-    return str(int(c)) if float(c).is_integer() else f"{c:g}"
+    """2, 0.5, -1.5: ASCII, as an exponent is written; never rounded — a number six digits
+    cannot write (0.9999950000374997) gets the shortest decimal that is exactly it."""
+    if float(c).is_integer():
+        return str(int(c))
+    short = f"{c:g}"
+    return short if float(short) == c else repr(float(c))
 
 
 def _exact(c: float):
