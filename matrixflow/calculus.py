@@ -21,7 +21,7 @@ _LATEX = [
     ("·", r"\cdot "), ("−", "-"), ("×", r"\times "), ("⇒", r"\Rightarrow "),
     ("→", r"\to "), ("≤", r"\leq "), ("≥", r"\geq "), ("≠", r"\ne "), ("∞", r"\infty "),
     ("σ", r"\sigma "), ("μ", r"\mu "), ("δ", r"\delta "), ("ε", r"\varepsilon "),
-    ("Σ", r"\sum "), ("√", r"\sqrt "), ("…", r"\dots "), ("′", "'"), ("∗", "^*"),
+    ("Σ", r"\sum "), ("√", r"\sqrt "), ("…", r"\dots "), ("′", "'"), ("∗", "^{*}"),
     ("ᵢⱼ", "_{ij}"), ("ⱼ", "_j"), ("ᵢ", "_i"),  # the pair first: Tᵢⱼ is T_{ij}, not T_i_j
     ("²", "^2"), ("₁", "_1"), ("₂", "_2"), ("½", r"\frac{1}{2}"),
 ]
@@ -72,6 +72,8 @@ def to_latex(text: str) -> str:
     text = re.sub(r"(\w)\u0304", r"\\bar{\1}", text)  # Ȳ, Ā, B̄: a letter + combining macron
     text = text.replace("Ȳ", r"\bar{Y}").replace("Ā", r"\bar{A}")
     text = re.sub(r"\^\(([^()]*)\)", r"^{(\1)}", text)  # A^(p−1)
+    text = re.sub(r"(?<![\\\w])([A-Z])\*", r"\1^{*}", text)  # S*, the adjoint of S
+    text = re.sub(r"\b(im2col|col2im)\b", r"\\operatorname{\1}", text)  # with or without (
     for word, latex in _WORDS:
         text = text.replace(word, latex)
     for symbol, latex in _LATEX:

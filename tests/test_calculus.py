@@ -174,3 +174,13 @@ def test_trace_accepts_and_says_it_accepts_non_square_matrices():
     X = mf.Node(np.arange(6.0).reshape(2, 3), requires_grad=True)
     mf.trace(X).backward()
     np.testing.assert_array_equal(X.grad, np.eye(2, 3))
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_latex_writes_adjoints_as_superscripts_and_the_image_ops_upright(name):
+    latex = mf.derivation(name, fmt="latex").split("\n", 1)[1]  # after the "% name:" comment
+    assert "*(" not in latex, latex  # S*(Ȳ) is S^{*}(\bar{Y})
+    for word in re.finditer(r"(?:im2col|col2im)", latex):
+        assert latex[:word.start()].endswith(r"\operatorname{"), latex
+    assert to_latex("S*(Ȳ) = col2im(Ȳ); im2col is linear") == \
+        r"S^{*}(\bar{Y}) = \operatorname{col2im}(\bar{Y}); \operatorname{im2col} \text{ is linear}"
