@@ -184,3 +184,16 @@ def test_latex_writes_adjoints_as_superscripts_and_the_image_ops_upright(name):
         assert latex[:word.start()].endswith(r"\operatorname{"), latex
     assert to_latex("S*(Ȳ) = col2im(Ȳ); im2col is linear") == \
         r"S^{*}(\bar{Y}) = \operatorname{col2im}(\bar{Y}); \operatorname{im2col} \text{ is linear}"
+
+
+def test_explain_shows_the_rule_variant_a_batch_norm_node_uses():
+    x = mf.Node(np.random.default_rng(0).standard_normal((4, 3)), requires_grad=True)
+    for node, used, unused in ((mf.batch_norm(x, training=True), "batch", "running"),
+                               (mf.batch_norm(x, np.zeros(3), np.ones(3)), "running", "batch")):
+        rule = next(line for line in mf.explain(mf.sum(node)).splitlines()
+                    if line.startswith("    rule") and "1·s" in line)
+        assert f"({used} statistics)" in rule and f"({unused} statistics)" not in rule
+    # the op table keeps both
+    assert "(batch statistics); Ā = Ȳ ⊙ 1·s (running statistics)" in \
+        REGISTRY["batch_norm"].rules[0].result
+

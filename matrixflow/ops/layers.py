@@ -107,6 +107,21 @@ def _batch_norm(A, eps, running):
         running_var, eps, A)
 
 
+class _VariantRule(Rule):
+    """A rule whose result reads differently by the node's constants (batch_norm's, with batch
+    or with running statistics): the op table shows every variant, `explain` the one a node
+    uses, `result_for(attrs)`."""
+
+    __slots__ = ("choose", "variants")
+
+    def __init__(self, operand, trace, variants, choose, fn):
+        super().__init__(operand, trace, "; ".join(variants.values()), fn)
+        self.variants, self.choose = variants, choose
+
+    def result_for(self, attrs) -> str:
+        return self.variants[self.choose(attrs)]
+
+
 def _batch_norm_rule(G, Y, A, eps, running):
     if running is not None:  # constant statistics: Y is affine in A
         return G * _inverse_std(running[1], eps, value(A))
@@ -124,14 +139,17 @@ BATCH_NORM = defop(
     differential="dY = 1·s ⊙ (dA − 1·mean(dA) − Y ⊙ 1·mean(Y ⊙ dA)), mean(M) = (1/m)·1ᵀM "
     "the column means (batch statistics); dY = 1·s ⊙ dA (running statistics)",
     shapes="A: m×n → Y: m×n (μ, σ², s: 1×n)",
-    rules=(Rule("A", "tr(Ȳᵀ(1·s ⊙ (dA − 1·mean(dA) − Y ⊙ 1·mean(Y ⊙ dA)))) ={hadamard} "
-                     "tr(Gᵀ(dA − 1·mean(dA) − Y ⊙ 1·mean(Y ⊙ dA))), G = Ȳ ⊙ 1·s ={hadamard} "
-                     "tr(Gᵀ dA) − tr(Gᵀ 1·mean(dA)) − tr((G ⊙ Y)ᵀ 1·mean(Y ⊙ dA)) "
-                     "={ones} tr(Gᵀ dA) − tr((1·mean(G))ᵀ dA) − tr((1·mean(G ⊙ Y))ᵀ(Y ⊙ dA)) "
-                     "={hadamard} tr((G − 1·mean(G) − Y ⊙ 1·mean(G ⊙ Y))ᵀ dA)",
-                "Ā = G − 1·mean(G) − Y ⊙ 1·mean(G ⊙ Y), G = Ȳ ⊙ 1·s (batch statistics); "
-                "Ā = Ȳ ⊙ 1·s (running statistics)",
-                _batch_norm_rule),),
+    rules=(_VariantRule(
+        "A",
+        "tr(Ȳᵀ(1·s ⊙ (dA − 1·mean(dA) − Y ⊙ 1·mean(Y ⊙ dA)))) ={hadamard} "
+        "tr(Gᵀ(dA − 1·mean(dA) − Y ⊙ 1·mean(Y ⊙ dA))), G = Ȳ ⊙ 1·s ={hadamard} "
+        "tr(Gᵀ dA) − tr(Gᵀ 1·mean(dA)) − tr((G ⊙ Y)ᵀ 1·mean(Y ⊙ dA)) "
+        "={ones} tr(Gᵀ dA) − tr((1·mean(G))ᵀ dA) − tr((1·mean(G ⊙ Y))ᵀ(Y ⊙ dA)) "
+        "={hadamard} tr((G − 1·mean(G) − Y ⊙ 1·mean(G ⊙ Y))ᵀ dA)",
+        {"batch": "Ā = G − 1·mean(G) − Y ⊙ 1·mean(G ⊙ Y), G = Ȳ ⊙ 1·s (batch statistics)",
+         "running": "Ā = Ȳ ⊙ 1·s (running statistics)"},
+        lambda attrs: "batch" if attrs["running"] is None else "running",
+        _batch_norm_rule),),
     notes="The ones step: tr(Pᵀ 1·(1/m)·1ᵀ Q) = tr(((1/m)·1·1ᵀP)ᵀ Q) = tr((1·mean(P))ᵀ Q). "
     "PyTorch normalises with the biased variance and keeps the unbiased one, m/(m − 1)·σ², in "
     "its running variance; so does matrixflow.",
