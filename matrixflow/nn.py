@@ -80,6 +80,21 @@ class Module:
         self.training = True
         self._buffer_names = []
 
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        # a child's parameters are named by their path from here (layers.0.weight), so that
+        # explain, to_dot and gradcheck tell the layers apart; a layer alone keeps "weight"
+        if isinstance(value, Module):
+            children = [(name, value)]
+        elif isinstance(value, (list, tuple)):
+            children = [(f"{name}.{index}", item) for index, item in enumerate(value)
+                        if isinstance(item, Module)]
+        else:
+            return
+        for prefix, child in children:
+            for path, parameter in child.named_parameters():
+                parameter.name = f"{prefix}.{path}"
+
     def register_buffer(self, name: str, array) -> None:
         """Keep `array` as state saved in state_dict() but not trained (running statistics)."""
         if name not in self._buffer_names:
