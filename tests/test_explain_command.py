@@ -178,16 +178,7 @@ def test_a_matrix_named_I_is_refused_as_the_identity_would_print_the_same():
     ("sum(exp(reshape(X, 1, -1)))", "X", ["X=2x3"], None),
     ("sum(X[0:2, 1] ** 2)", "X", [], None),
     ("sum(exp(X[:, -1]))", "X", [], None),
-])
-def test_losses_structure_functions_and_indexing_in_the_language(text, wrt, shapes, closed):
-    code, output = run(text, wrt, *shapes)
-    assert code == 0, output
-    assert "they agree" in output
-    if closed is not None:
-        assert f"∂f/∂{wrt} = {closed}\n" in output
-
-
-@pytest.mark.parametrize("text, wrt, shapes, closed", [
+    # the image and layer ops
     ("sum(max_pool(X, (1, 4, 4), 2) ** 2)", "X", ["X=2x16"], None),
     ("sum(max_pool(X, (2, 3, 3), (2, 1), 1, (1, 0)))", "X", ["X=3x18"], None),
     ("sum(im2col(X, (1, 4, 4), 3, 1, 1) @ W)", "X", ["X=2x16", "W=9x2"],
@@ -198,7 +189,8 @@ def test_losses_structure_functions_and_indexing_in_the_language(text, wrt, shap
     ("sum(batch_norm(X) * A)", "X", ["X=4x3", "A=4x3"], None),
     ("sum(batch_norm(X, 0.1) ** 3)", "X", ["X=5x2"], None),
 ])
-def test_the_image_and_layer_ops_in_the_language(text, wrt, shapes, closed):
+def test_losses_structure_layer_and_image_functions_and_indexing_in_the_language(text, wrt,
+                                                                                shapes, closed):
     code, output = run(text, wrt, *shapes)
     assert code == 0, output
     assert "they agree" in output
