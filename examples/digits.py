@@ -159,8 +159,9 @@ def main(argv=None) -> int:
                         "these matrices are small, and threads mostly contend)")
     args = parser.parse_args(argv)
     if args.mnist and not os.path.isdir(args.mnist):
-        parser.error(f"--mnist {args.mnist}: no such directory (it should hold MNIST's four "
-                     "IDX files; nothing is downloaded)")
+        print(f"digits.py: --mnist {args.mnist}: no such directory (it should hold MNIST's "
+              "four IDX files; nothing is downloaded)", file=sys.stderr)
+        return 2
     with threadpool_limits(limits=args.threads, user_api="blas"):
         if args.mnist:
             try:
