@@ -186,7 +186,7 @@ def test_image_layers_say_what_shape_they_need():
         nn.MaxPool2d(2, image_shape=(1, 4, 4))(np.ones((3, 15)))
 
 
-def test_conv2d_on_an_empty_batch_returns_an_empty_batch_as_pytorch():
+def test_conv2d_and_max_pool2d_on_an_empty_batch_return_an_empty_batch_as_pytorch():
     conv = nn.Conv2d(1, 2, 3, image_shape=(1, 4, 4), rng=0)
     x = mf.Node(np.ones((0, 16)), requires_grad=True)
     y = conv(x)
@@ -195,6 +195,11 @@ def test_conv2d_on_an_empty_batch_returns_an_empty_batch_as_pytorch():
     y.backward(np.ones(y.shape))
     np.testing.assert_array_equal(conv.weight.grad, np.zeros(conv.weight.shape))
     assert x.grad.shape == (0, 16)
+    pool = nn.MaxPool2d(3, 2, 1, image_shape=(1, 4, 4))  # padded windows, none to pool
+    pooled = pool(x)
+    twin = torch.nn.functional.max_pool2d(torch.ones(0, 1, 4, 4), 3, 2, 1)
+    assert pooled.shape == (0, int(np.prod(twin.shape[1:])))
+    pooled.backward(np.ones(pooled.shape))
 
 
 def test_conv2d_takes_a_nested_list_as_the_other_layers_do():

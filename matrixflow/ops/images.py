@@ -27,6 +27,7 @@ import numbers
 import numpy as np
 
 from ..backend import array_module, is_cupy_array
+from ..node import Node
 from ..symbolic import expr as sx
 from ..symbolic.expr import Sym
 from ..symbolic.functions import VALUE_FUNCTIONS
@@ -144,10 +145,8 @@ def as_matrix(name, x, layout="images are the rows of a matrix, N × (C·H·W), 
     if len(shape) != 2:
         kind = "a number" if not shape else f"a {len(shape)}-D array of shape {tuple(shape)}"
         raise ValueError(f"{name}: the input is {kind}, but {layout}{hint(shape)}")
-    if isinstance(x, np.ndarray) or is_cupy_array(x) or type(x).__name__ in ("Node", "Sym"):
+    if isinstance(x, (np.ndarray, Node, Sym)) or is_cupy_array(x):
         return x  # functions of arrays return arrays
-    from ..node import Node
-
     try:
         return Node(x)  # a list; a torch tensor is refused
     except (TypeError, ValueError) as exc:
@@ -227,7 +226,8 @@ def _chosen_pixels(A, image_shape, kernel, stride, padding):
     at_maximum = windows == windows.max(axis=1, keepdims=True)  # no entry of a NaN window
     if padding != (0, 0):
         inside = _inside_image(image_shape, kernel, stride, padding, xp)
-        at_maximum = (at_maximum.reshape(inside.shape[0], -1, size)
+        positions = inside.shape[0]  # rows run over (position, image, channel)
+        at_maximum = (at_maximum.reshape(positions, rows // positions, size)
                       & inside[:, None, :]).reshape(rows, size)
     nan = xp.isnan(windows)
     last_nan = size - 1 - nan[:, ::-1].argmax(axis=1)
@@ -257,8 +257,6 @@ def _seed_like(G, A):
     sum), Ȳ as a symbolic constant, so that a closed form reads col2im(1, …) rather than the
     numbers it comes to (an anonymous C)."""
     if type(value(A)) is Sym and type(value(G)) is not Sym:
-        from ..node import Node
-
         return Node(sx.constant_matrix(value(G)))
     return G
 
