@@ -18,6 +18,7 @@ Adam (lr 1e-3), batches of 128, 20 epochs (tinynn reports 98.2 % test accuracy).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -137,18 +138,37 @@ def run_mnist(folder, out=print, settings=TINYNN_SETTINGS):
     return accuracy(model, X_test, data.y_test)
 
 
+def _positive(text):
+    """argparse type of --epochs and --threads: an integer ≥ 1."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer ≥ 1, got {text!r}")
+    return number
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mnist", metavar="DIR", help="train tinynn's MLP on MNIST's IDX "
                         "files in DIR (train-images-idx3-ubyte[.gz] and the three others)")
-    parser.add_argument("--epochs", type=int, default=TINYNN_SETTINGS["epochs"],
+    parser.add_argument("--epochs", type=_positive, default=TINYNN_SETTINGS["epochs"],
                         help="epochs on MNIST (tinynn's 20)")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1: "
+    parser.add_argument("--threads", type=_positive, default=1, help="BLAS threads (default 1: "
                         "these matrices are small, and threads mostly contend)")
     args = parser.parse_args(argv)
+    if args.mnist and not os.path.isdir(args.mnist):
+        print(f"digits.py: --mnist {args.mnist}: no such directory (it should hold MNIST's "
+              "four IDX files; nothing is downloaded)", file=sys.stderr)
+        return 2
     with threadpool_limits(limits=args.threads, user_api="blas"):
         if args.mnist:
-            run_mnist(args.mnist, settings={**TINYNN_SETTINGS, "epochs": args.epochs})
+            try:
+                run_mnist(args.mnist, settings={**TINYNN_SETTINGS, "epochs": args.epochs})
+            except (OSError, ValueError) as exc:  # a file missing or unreadable: one line
+                print(f"digits.py: {exc}", file=sys.stderr)
+                return 2
         else:
             run_digits()
     return 0

@@ -21,7 +21,7 @@ _LATEX = [
     ("·", r"\cdot "), ("−", "-"), ("×", r"\times "), ("⇒", r"\Rightarrow "),
     ("→", r"\to "), ("≤", r"\leq "), ("≥", r"\geq "), ("≠", r"\ne "), ("∞", r"\infty "),
     ("σ", r"\sigma "), ("μ", r"\mu "), ("δ", r"\delta "), ("ε", r"\varepsilon "),
-    ("Σ", r"\sum "), ("√", r"\sqrt "), ("…", r"\dots "), ("′", "'"), ("∗", "^*"),
+    ("Σ", r"\sum "), ("√", r"\sqrt "), ("…", r"\dots "), ("′", "'"), ("∗", "^{*}"),
     ("ᵢⱼ", "_{ij}"), ("ⱼ", "_j"), ("ᵢ", "_i"),  # the pair first: Tᵢⱼ is T_{ij}, not T_i_j
     ("²", "^2"), ("₁", "_1"), ("₂", "_2"), ("½", r"\frac{1}{2}"),
 ]
@@ -72,6 +72,8 @@ def to_latex(text: str) -> str:
     text = re.sub(r"(\w)\u0304", r"\\bar{\1}", text)  # Ȳ, Ā, B̄: a letter + combining macron
     text = text.replace("Ȳ", r"\bar{Y}").replace("Ā", r"\bar{A}")
     text = re.sub(r"\^\(([^()]*)\)", r"^{(\1)}", text)  # A^(p−1)
+    text = re.sub(r"(?<![\\\w])([A-Z])\*", r"\1^{*}", text)  # S*, the adjoint of S
+    text = re.sub(r"\b(im2col|col2im)\b", r"\\operatorname{\1}", text)  # with or without (
     for word, latex in _WORDS:
         text = text.replace(word, latex)
     for symbol, latex in _LATEX:
@@ -184,6 +186,28 @@ def _shape(node) -> str:
     return f"{rows}×{cols}"
 
 
+def _constants(attrs) -> str:
+    """The constants of a node worth reading beside its op, "kernel=(2, 2), stride=(2, 2)":
+    numbers, words and tuples of numbers (an axis, a slope, an image op's geometry); not
+    arrays (a mask, running statistics, indices) nor what is None."""
+    shown = []
+    for key, setting in (attrs or {}).items():
+        if isinstance(setting, tuple) and all(isinstance(v, (int, float)) for v in setting):
+            shown.append(f"{key}={setting}")
+        elif isinstance(setting, float):
+            shown.append(f"{key}={setting:g}")
+        elif isinstance(setting, (int, str)):
+            shown.append(f"{key}={setting!r}")
+    return ", ".join(shown)
+
+
+def _result(rule, node) -> str:
+    """The rule's result as it applies to this node: an op whose rule reads differently by its
+    constants (batch_norm with batch or running statistics) gives the variant used."""
+    result_for = getattr(rule, "result_for", None)
+    return rule.result if result_for is None else result_for(node.attrs)
+
+
 def explain(y: Node) -> str:
     """The backward walk of `y`'s graph: one block per op in the order backward visits them,
     with the operands, the rule applied, and the shape of each gradient it produces."""
@@ -206,6 +230,9 @@ def explain(y: Node) -> str:
         operands = [node.left] + ([node.right] if node.right is not None else [])
         names = ", ".join(labels[id(x)] for x in operands)
         lines.append(f"\n[{step}] {labels[id(node)]} = {op.name}({names})   {op.summary}")
+        constants = _constants(node.attrs)
+        if constants:
+            lines.append(f"    with {constants}")
         # the op's letters (A, B, Y) beside the graph's names, quoted: a user's node may be
         # called A or B itself
         lines.append("    " + ", ".join(
@@ -219,7 +246,7 @@ def explain(y: Node) -> str:
                 lines.append(f"    {rule.operand} ('{labels[id(operand)]}') is constant: "
                              "its rule is skipped")
                 continue
-            lines.append(f"    rule {rule.result}  →  ∂L/∂'{labels[id(operand)]}': "
+            lines.append(f"    rule {_result(rule, node)}  →  ∂L/∂'{labels[id(operand)]}': "
                          f"{_shape(operand)}")
     leaves = [n for n in visit if n.op is None]
     if leaves:

@@ -13,12 +13,25 @@ kernel column), so `weight.T.reshape(O, C, kh, kw)` is PyTorch's Conv2d weight.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
 from . import ops
 from .nn import INITIALISERS, Module, _parameter
-from .ops.images import geometry, output_size, window
+from .ops.base import apply1
+from .ops.images import (
+    IM2COL,
+    MAX_POOL,
+    as_matrix,
+    check_images,
+    geometry,
+    image_shape_of,
+    output_size,
+    pool_geometry,
+    positive_int,
+    window,
+)
 
 
 def _square_image(layer, channels, columns):
@@ -38,6 +51,14 @@ class _ImageLayer(Module):
         if self.image_shape is not None:
             return self.image_shape
         return _square_image(type(self).__name__, self.in_channels, x.shape[1])
+
+    def _images(self, x):
+        """x checked as this layer's input, N × (C·H·W), with its (C, H, W); an error names the
+        layer, not the op it calls."""
+        x = as_matrix(type(self).__name__, x)
+        image_shape = self._input_shape(x)
+        check_images(type(self).__name__, x.shape, image_shape)
+        return x, image_shape
 
     @property
     def output_shape(self) -> tuple[int, int, int]:
@@ -68,10 +89,11 @@ class Conv2d(_ImageLayer):
         super().__init__()
         if init not in INITIALISERS:
             raise ValueError(f"Conv2d: init must be one of {sorted(INITIALISERS)}, got {init!r}")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.in_channels = positive_int("Conv2d", "in_channels", in_channels)
+        self.out_channels = positive_int("Conv2d", "out_channels", out_channels)
         if image_shape is not None:
-            image_shape = tuple(int(d) for d in image_shape)
-            if len(image_shape) != 3 or image_shape[0] != self.in_channels:
+            image_shape = image_shape_of("Conv2d", image_shape)
+            if image_shape[0] != self.in_channels:
                 raise ValueError(f"Conv2d: image_shape {image_shape} must be (channels, height, "
                                  f"width) with {self.in_channels} channels (in_channels)")
         self.image_shape = image_shape
@@ -85,13 +107,13 @@ class Conv2d(_ImageLayer):
         self.bias = _parameter(np.zeros((1, self.out_channels), dtype), "bias") if bias else None
 
     def forward(self, x):
-        patches = ops.im2col(x, self._input_shape(x), self.kernel_size, self.stride,
-                             self.padding)
-        y = patches @ self.weight  # (H'·W'·N) × O: rows by position, then image
+        x, image_shape = self._images(x)
+        attrs = geometry("Conv2d", image_shape, self.kernel_size, self.stride, self.padding)
+        y = apply1(IM2COL, x, attrs) @ self.weight  # (H'·W'·N) × O: rows by position, image
         if self.bias is not None:
             y = y + self.bias
         n = x.shape[0]
-        positions = y.shape[0] // n
+        positions = math.prod(output_size(**attrs))  # not y's rows / n: a batch may be empty
         # (position, image, channel) → (image, channel, position): one transpose between
         return ops.reshape(ops.reshape(y, positions, n * self.out_channels).T, n,
                            self.out_channels * positions)
@@ -105,21 +127,22 @@ class MaxPool2d(_ImageLayer):
     """The largest entry of each window of each channel: N × (C·H·W) → N × (C·H'·W').
 
     MaxPool2d(kernel_size, stride=None (= kernel_size), padding=0, *, image_shape=(C, H, W)),
-    PyTorch's defaults; ties send the gradient to the first maximum, as PyTorch.
+    PyTorch's defaults; the gradient of each window goes to the pixel PyTorch sends it to
+    (its first maximum in the image, or its last NaN).
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, *, image_shape):
         super().__init__()
-        image_shape = tuple(int(d) for d in image_shape)
-        checked = geometry("MaxPool2d", image_shape, kernel_size,
-                           kernel_size if stride is None else stride, padding)
+        checked = pool_geometry("MaxPool2d", image_shape, kernel_size, stride, padding)
         self.image_shape = checked["image_shape"]
         self.in_channels = self.out_channels = self.image_shape[0]
         self.kernel_size, self.stride = checked["kernel"], checked["stride"]
         self.padding = checked["padding"]
 
     def forward(self, x):
-        return ops.max_pool(x, self.image_shape, self.kernel_size, self.stride, self.padding)
+        x, image_shape = self._images(x)
+        return apply1(MAX_POOL, x, {"image_shape": image_shape, "kernel": self.kernel_size,
+                                    "stride": self.stride, "padding": self.padding})
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -127,8 +150,30 @@ class MaxPool2d(_ImageLayer):
 
 
 class Flatten(Module):
-    """The identity: images are already rows of a matrix, N × (C·H·W) in PyTorch's order, so
-    there is nothing to flatten.  It lets a PyTorch model's layer list be written unchanged."""
+    """Each sample as one row: Flatten(start_dim=1, end_dim=-1), PyTorch's signature and
+    defaults.  Images are already rows of a matrix, N × (C·H·W) in PyTorch's order, so a matrix
+    passes unchanged; an array of more axes, such as PyTorch's N × C × H × W, becomes
+    x.reshape(N, -1).  It lets a PyTorch model's layer list be written unchanged.  Other
+    start_dim / end_dim would flatten the batch too or keep axes, which a matrix cannot hold."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        if not (_is_int(start_dim, 1) and _is_int(end_dim, -1)):
+            raise ValueError(
+                f"Flatten: only start_dim=1, end_dim=-1 (PyTorch's defaults: each sample one "
+                f"row) fit matrices, whose rows are the samples; got start_dim={start_dim!r}, "
+                f"end_dim={end_dim!r}")
+        self.start_dim, self.end_dim = 1, -1
 
     def forward(self, x):
+        if getattr(x, "ndim", 2) > 2:
+            return x.reshape(x.shape[0], -1)
         return x
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+def _is_int(value, expected) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and \
+        value == expected

@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import zlib
 from typing import NamedTuple
 
 import numpy as np
@@ -81,10 +82,22 @@ class ArrayDataset(Dataset):
 
 
 def collate(samples):
-    """Stack samples into a batch: tuples field by field; inputs with more than one axis per
-    sample become rows of a matrix (see `as_rows`)."""
-    if isinstance(samples[0], tuple):
-        return tuple(as_rows(np.stack(field)) for field in zip(*samples))
+    """Stack samples into a batch, field by field as PyTorch's default_collate: a tuple or list
+    sample is fields, each batched on its own (a tuple of batches for tuples, a named tuple
+    kept, a list for lists), a dict key by key; arrays and numbers are stacked, and an input
+    with more than one axis per sample becomes rows of a matrix (see `as_rows`)."""
+    first = samples[0]
+    if isinstance(first, dict):
+        return {key: collate([sample[key] for sample in samples]) for key in first}
+    if isinstance(first, (tuple, list)):
+        sizes = sorted({len(sample) for sample in samples})
+        if len(sizes) > 1:
+            raise ValueError(f"collate: the samples have {' and '.join(map(str, sizes))} "
+                             "fields; every sample of a batch needs the same fields")
+        fields = [collate(list(field)) for field in zip(*samples)]
+        if isinstance(first, tuple):
+            return type(first)(*fields) if hasattr(first, "_fields") else tuple(fields)
+        return fields
     return as_rows(np.stack(samples))
 
 
@@ -140,8 +153,12 @@ def read_idx(path) -> np.ndarray:
     """
     with open(path, "rb") as handle:
         compressed = handle.read(2) == b"\x1f\x8b"
-    with (gzip.open(path, "rb") if compressed else open(path, "rb")) as handle:
-        data = handle.read()
+    try:
+        with (gzip.open(path, "rb") if compressed else open(path, "rb")) as handle:
+            data = handle.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:  # cut short, or bytes changed
+        raise ValueError(f"read_idx: {path} is a damaged gzip file ({exc}); download or copy "
+                         "it again") from exc
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
         raise ValueError(f"read_idx: {path} is not an IDX file: it starts with {data[:4]!r}, "
                          "not two zero bytes, a type code and a number of dimensions")

@@ -2,13 +2,18 @@
 
     trace(X.T @ A @ X)      a.T @ inv(X) @ b      logdet(X)      sum(exp(X @ w) * y)
     mse_loss(X @ w, y)      sum(concat([A, B], 1))      sum(X[0:2, 1])      reshape(X, 1, -1)
+    sum(max_pool(X, (1, 4, 4), 2))      sum(im2col(X, (1, 4, 4), 3, 1, 1) @ W)
+    sum(dropout(X, 0.5, 0) ** 2)        sum(batch_norm(X) * A)
 
 Names are matrices; `@` is the matrix product, `*` and `/` element-wise, `+ -` with
 broadcasting, `**` a constant power, `.T` the transpose, `X[i, j:k]` indexing with integers and
 slices, and the functions below.  The text is parsed with Python's `ast` and only these forms
 are accepted: nothing else is evaluated.  Each function's arguments are checked before anything
 runs: their number, and the constants (an axis, a slope, a reduction, a size) that must be
-written as literals.
+written as literals.  The layer ops take what makes them one function of their input:
+im2col, col2im and max_pool an image_shape (C, H, W), a kernel size and optionally stride and
+padding (ints or pairs); dropout a probability p (0.5) and a seed (0) that fix its mask;
+batch_norm normalises with the batch's statistics (PyTorch's training mode), eps optional.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from . import ops
 
 class Param(NamedTuple):
     name: str
-    kind: str  # matrix, axis, number, reduction, size, matrices
+    kind: str  # matrix, axis, number, reduction, size, matrices, image, window, padding,
+    # probability, seed
     optional: bool = False
 
 
@@ -32,7 +38,9 @@ def _params(text):
     kinds = {"x": "matrix", "a": "matrix", "b": "matrix", "input": "matrix",
              "target": "matrix", "axis": "axis", "negative_slope": "number",
              "delta": "number", "reduction": "reduction", "rows": "size", "cols": "size",
-             "nodes": "matrices"}
+             "nodes": "matrices", "image_shape": "image", "kernel_size": "window",
+             "stride": "window", "padding": "padding", "p": "probability", "seed": "seed",
+             "eps": "number"}
     result = []
     for word in text.split(", "):
         name = word.rstrip("?")
@@ -53,8 +61,15 @@ SIGNATURES = {
     "huber_loss": _params("input, target, reduction?, delta?"),
     "concat": _params("nodes, axis?"),
     "reshape": _params("x, rows, cols"),
+    **{name: _params("x, image_shape, kernel_size, stride?, padding?")
+       for name in ("im2col", "col2im", "max_pool")},
+    "dropout": _params("x, p?, seed?"),
+    "batch_norm": _params("x, eps?"),
 }
 FUNCTIONS = {name: getattr(ops, "trace" if name == "tr" else name) for name in SIGNATURES}
+# the two layer ops as functions of their input alone: a mask fixed by a seed, batch statistics
+FUNCTIONS["dropout"] = lambda x, p=0.5, seed=0: ops.dropout(x, p, rng=seed)
+FUNCTIONS["batch_norm"] = lambda x, eps=1e-5: ops.batch_norm(x, training=True, eps=eps)
 
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
            ast.Div: operator.truediv, ast.MatMult: operator.matmul, ast.Pow: operator.pow}
@@ -127,6 +142,12 @@ def _check_argument(function, param, node, text):
     elif param.kind == "reduction":
         if not (isinstance(node, ast.Constant) and node.value in _REDUCTIONS):
             raise ExpressionError(f"{where} must be 'mean', 'sum' or 'none', got {shown}")
+    elif param.kind in _GEOMETRY:
+        count, low, what = _GEOMETRY[param.kind]
+        numbers = _literals(node)
+        if numbers is None or len(numbers) not in count or not all(
+                isinstance(n, int) and n >= low for n in numbers):
+            raise ExpressionError(f"{where} must be {what}, written out; got {shown}")
     else:
         number = _literal(node)
         if param.kind == "axis" and (not isinstance(number, int) or number not in (0, 1, -1)):
@@ -139,6 +160,27 @@ def _check_argument(function, param, node, text):
         if param.kind == "number" and number is None:
             raise ExpressionError(f"{where} must be a number written out (e.g. 0.1); got "
                                   f"{shown}")
+        if param.kind == "probability" and (number is None or not 0 <= number <= 1):
+            raise ExpressionError(f"{where} must be a probability from 0 to 1 written out "
+                                  f"(e.g. 0.5); got {shown}")
+        if param.kind == "seed" and (not isinstance(number, int) or number < 0):
+            raise ExpressionError(f"{where} must be an integer ≥ 0 written out (the mask's "
+                                  f"seed); got {shown}")
+
+
+# an image op's constants: (how many numbers, the least each may be, what to write)
+_GEOMETRY = {
+    "image": ((3,), 1, "(channels, height, width), three positive integers, e.g. (1, 4, 4)"),
+    "window": ((1, 2), 1, "a positive integer or a pair of them, e.g. 2 or (2, 3)"),
+    "padding": ((1, 2), 0, "an integer ≥ 0 or a pair of them, e.g. 1 or (1, 0)"),
+}
+
+
+def _literals(node):
+    """The integers or numbers a literal or a tuple of literals stands for, or None."""
+    parts = node.elts if isinstance(node, (ast.Tuple, ast.List)) else [node]
+    numbers = [_literal(part) for part in parts]
+    return None if any(n is None for n in numbers) else numbers
 
 
 def _check_call(node, text):
@@ -216,6 +258,9 @@ def _argument(param, node, values):
         return [_evaluate(element, values) for element in node.elts]
     if param.kind == "reduction":
         return node.value
+    if param.kind in _GEOMETRY:
+        numbers = _literals(node)
+        return tuple(numbers) if isinstance(node, (ast.Tuple, ast.List)) else numbers[0]
     return _literal(node)
 
 

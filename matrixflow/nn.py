@@ -20,7 +20,8 @@ import numpy as np
 from . import ops
 from .backend import array_module, check_device, device_of, is_cupy_array, to_device
 from .node import Node
-from .ops.layers import device_generator
+from .ops.images import positive_int
+from .ops.layers import as_batch, check_number, device_generator, normalise
 
 # ---- initialisers --------------------------------------------------------------------------
 # Each returns an array for a weight of shape (fan_in, fan_out), drawn from `rng`
@@ -79,6 +80,21 @@ class Module:
     def __init__(self):
         self.training = True
         self._buffer_names = []
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        # a child's parameters are named by their path from here (layers.0.weight), so that
+        # explain, to_dot and gradcheck tell the layers apart; a layer alone keeps "weight"
+        if isinstance(value, Module):
+            children = [(name, value)]
+        elif isinstance(value, (list, tuple)):
+            children = [(f"{name}.{index}", item) for index, item in enumerate(value)
+                        if isinstance(item, Module)]
+        else:
+            return
+        for prefix, child in children:
+            for path, parameter in child.named_parameters():
+                parameter.name = f"{prefix}.{path}"
 
     def register_buffer(self, name: str, array) -> None:
         """Keep `array` as state saved in state_dict() but not trained (running statistics)."""
@@ -168,7 +184,8 @@ class Module:
 
     def load_state_dict(self, state: dict, strict: bool = True) -> None:
         """Copy values into the parameters and buffers (in place: optimizers keep their
-        references)."""
+        references).  A 1-D array of C entries loads into a 1 × C row: PyTorch's shape for a
+        bias and for BatchNorm's weight, bias and running statistics."""
         params = {name: p.data for name, p in self.named_parameters()}
         params.update(self.named_buffers())
         missing = sorted(set(params) - set(state))
@@ -182,6 +199,8 @@ class Module:
             if name not in state:
                 continue
             value = state[name] if is_cupy_array(state[name]) else np.asarray(state[name])
+            if value.ndim == 1 and p.shape == (1, value.size):
+                value = value.reshape(1, -1)  # PyTorch's (C,) for a 1 × C row (bias, BatchNorm)
             if value.shape != p.shape:
                 raise ValueError(
                     f"load_state_dict: {name} has shape {p.shape}, the state gives {value.shape}"
@@ -448,10 +467,11 @@ class BatchNorm1d(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, *, dtype=np.float64):
         super().__init__()
-        if momentum is not None and not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, got {momentum!r}")
-        self.num_features = int(num_features)
-        self.eps, self.momentum = float(eps), momentum
+        if momentum is not None:
+            check_number("BatchNorm1d", "momentum", momentum, 0, 1,
+                         " or None (a cumulative average)")
+        self.num_features = positive_int("BatchNorm1d", "num_features", num_features)
+        self.eps, self.momentum = float(check_number("BatchNorm1d", "eps", eps, 0)), momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         shape = (1, self.num_features)
         self.weight = _parameter(np.ones(shape, dtype), "weight") if affine else None
@@ -462,16 +482,19 @@ class BatchNorm1d(Module):
         self.register_buffer("num_batches_tracked", np.array(0) if tracked else None)
 
     def forward(self, x):
+        x = as_batch("BatchNorm1d", x)
+        if x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm1d({self.num_features}): the input has {x.shape[1]} "
+                             f"columns (features), the layer normalises {self.num_features}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked += 1
             if self.momentum is None:  # the cumulative average of the batches so far
                 factor = 1.0 / float(self.num_batches_tracked)
         use_running = not self.training or self.track_running_stats
-        return ops.batch_norm(x, self.running_mean if use_running else None,
-                              self.running_var if use_running else None, self.weight,
-                              self.bias, training=self.training or self.running_mean is None,
-                              momentum=factor, eps=self.eps)
+        return normalise("BatchNorm1d", x, self.running_mean if use_running else None,
+                         self.running_var if use_running else None, self.weight, self.bias,
+                         self.training or self.running_mean is None, factor, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

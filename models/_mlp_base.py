@@ -45,6 +45,7 @@ from ._persistence import (
     solver_kind,
 )
 from ._training import (
+    InvalidParameterError,
     check_finite,
     check_params,
     fit_stochastic,
@@ -255,7 +256,10 @@ class BaseMLP(BaseEstimator):
         device = require_device(self)
         hidden_sizes = self.hidden_layer_sizes
         hidden_sizes = list(hidden_sizes) if hasattr(hidden_sizes, "__iter__") else [hidden_sizes]
-        if not all(isinstance(h, Integral) and h > 0 for h in hidden_sizes):
+        if not all(isinstance(h, Integral) and not isinstance(h, bool) for h in hidden_sizes):
+            raise InvalidParameterError(f"{type(self).__name__}: hidden_layer_sizes must be "
+                                        f"positive integers, got {self.hidden_layer_sizes!r}")
+        if not all(h > 0 for h in hidden_sizes):  # scikit-learn's words
             raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden_sizes}.")
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)

@@ -56,6 +56,15 @@ def _one_of(*options):
 
 _BOOLEAN = (lambda value: isinstance(value, (bool, np.bool_)), "True or False")
 
+# scikit-learn's own constraints for these two: what check_random_state takes, and
+# hidden_layer_sizes as an int or a sequence (its entries are checked at fit, as there)
+_RANDOM_STATE = (lambda value: value is None or isinstance(value, np.random.RandomState) or (
+    isinstance(value, numbers.Integral) and 0 <= value <= 2**32 - 1),
+    "an int in [0, 4294967295], a numpy.random.RandomState or None")
+_SIZES = (lambda value: (isinstance(value, numbers.Integral) and value >= 1) or (
+    hasattr(value, "__len__") and not isinstance(value, str)),
+    "an int ≥ 1 or a sequence of them")
+
 
 def _is_device(value) -> bool:
     try:
@@ -63,6 +72,7 @@ def _is_device(value) -> bool:
     except ValueError:
         return False
     return True
+
 
 CONSTRAINTS = {
     "activation": _one_of("identity", "logistic", "tanh", "relu"),
@@ -87,6 +97,8 @@ CONSTRAINTS = {
     "max_fun": _integer(1),
     "loss": _one_of("squared_error", "poisson"),
     "verbose": (lambda v: isinstance(v, (bool, numbers.Integral)), "a bool or an int"),
+    "random_state": _RANDOM_STATE,
+    "hidden_layer_sizes": _SIZES,
     "device": (_is_device, "'cpu', 'cuda' or 'cuda:N'"),
 }
 

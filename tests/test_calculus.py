@@ -174,3 +174,53 @@ def test_trace_accepts_and_says_it_accepts_non_square_matrices():
     X = mf.Node(np.arange(6.0).reshape(2, 3), requires_grad=True)
     mf.trace(X).backward()
     np.testing.assert_array_equal(X.grad, np.eye(2, 3))
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_latex_writes_adjoints_as_superscripts_and_the_image_ops_upright(name):
+    latex = mf.derivation(name, fmt="latex").split("\n", 1)[1]  # after the "% name:" comment
+    assert "*(" not in latex, latex  # S*(Ȳ) is S^{*}(\bar{Y})
+    for word in re.finditer(r"(?:im2col|col2im)", latex):
+        assert latex[:word.start()].endswith(r"\operatorname{"), latex
+    assert to_latex("S*(Ȳ) = col2im(Ȳ); im2col is linear") == \
+        r"S^{*}(\bar{Y}) = \operatorname{col2im}(\bar{Y}); \operatorname{im2col} \text{ is linear}"
+
+
+def test_explain_shows_the_rule_variant_a_batch_norm_node_uses():
+    x = mf.Node(np.random.default_rng(0).standard_normal((4, 3)), requires_grad=True)
+    for node, used, unused in ((mf.batch_norm(x, training=True), "batch", "running"),
+                               (mf.batch_norm(x, np.zeros(3), np.ones(3)), "running", "batch")):
+        rule = next(line for line in mf.explain(mf.sum(node)).splitlines()
+                    if line.startswith("    rule") and "1·s" in line)
+        assert f"({used} statistics)" in rule and f"({unused} statistics)" not in rule
+    # the op table keeps both
+    assert "(batch statistics); Ā = Ȳ ⊙ 1·s (running statistics)" in \
+        REGISTRY["batch_norm"].rules[0].result
+
+
+def test_explain_shows_an_image_ops_geometry_and_names_each_layers_parameters():
+    from matrixflow import nn
+
+    conv = nn.Conv2d(1, 2, 3, padding=1, image_shape=(1, 4, 4), rng=0)
+    alone = conv.weight.name
+    pool = nn.MaxPool2d(2, image_shape=conv.output_shape)
+    model = nn.Sequential(conv, nn.ReLU(), pool, nn.Flatten(), nn.Linear(8, 3, rng=0))
+    x = mf.Node(np.random.default_rng(1).standard_normal((2, 16)), requires_grad=True)
+    text = mf.explain(mf.cross_entropy(model(x), np.array([0, 2])))
+    assert "    with image_shape=(1, 4, 4), kernel=(3, 3), stride=(1, 1), padding=(1, 1)" in text
+    assert "    with image_shape=(2, 4, 4), kernel=(2, 2), stride=(2, 2), padding=(0, 0)" in text
+    leaves = text.rsplit("Leaves: ", 1)[1]
+    for name in ("layers.0.weight (9×2)", "layers.0.bias (1×2)", "layers.4.weight (8×3)",
+                 "layers.4.bias (1×3)"):
+        assert name in leaves
+    assert alone == "weight"  # a layer alone keeps its attribute's name
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Linear(3, 4, rng=0), nn.Tanh())
+            self.head = nn.Linear(4, 1, rng=0)
+
+    assert [p.name for p in Net().parameters()] == [name for name, _ in
+                                                   Net().named_parameters()] == [
+        "features.layers.0.weight", "features.layers.0.bias", "head.weight", "head.bias"]

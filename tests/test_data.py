@@ -60,6 +60,24 @@ def test_read_idx_refuses_what_is_not_idx(tmp_path, data, words):
     assert words in str(caught.value)
 
 
+def _damaged(data, how):
+    """gzip bytes cut short, with a changed checksum, or with a broken deflate block."""
+    if how == "truncated":
+        return data[:-6]
+    damaged = bytearray(data)
+    damaged[-6 if how == "checksum" else 10] ^= 0xFF
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize("how", ["truncated", "checksum", "deflate"])
+def test_read_idx_names_a_damaged_gzip_file(tmp_path, how):
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(_damaged(gzip.compress(_idx_bytes(np.arange(12, dtype=np.uint8))), how))
+    with pytest.raises(ValueError) as caught:
+        read_idx(path)
+    assert str(caught.value).startswith(f"read_idx: {path} is a damaged gzip file (")
+
+
 def _fake_mnist(folder, compress, train=5, test=3):
     rng = np.random.default_rng(1)
     arrays = {}
@@ -155,3 +173,40 @@ def test_bad_arguments_are_refused():
         ArrayDataset(np.ones((3, 1)), np.ones(2))
     with pytest.raises(TypeError, match="must have __len__ and __getitem__"):
         DataLoader(42)
+
+
+def test_samples_of_fields_are_collated_field_by_field_as_pytorchs_default_collate():
+    from collections import namedtuple
+
+    import torch
+    from torch.utils.data import default_collate
+
+    Pair = namedtuple("Pair", "image label")
+    rng = np.random.default_rng(4)
+    rows = [rng.standard_normal(3) for _ in range(4)]
+    for make in (lambda i: [rows[i], i], lambda i: (rows[i], i), lambda i: Pair(rows[i], i),
+                 lambda i: {"x": rows[i], "y": float(i)}, lambda i: [rows[i], (i, 2 * i)]):
+        samples = [make(i) for i in range(4)]  # a list is a dataset: __len__, __getitem__
+        (ours,) = list(DataLoader(samples, batch_size=4))
+        theirs = default_collate(samples)
+
+        def same(a, b, example):
+            """a (ours) against b (torch's) at the level where a sample holds `example`."""
+            if isinstance(b, torch.Tensor):
+                np.testing.assert_array_equal(a, b.numpy())
+            elif isinstance(b, dict):
+                assert type(a) is dict and a.keys() == b.keys()
+                for key in b:
+                    same(a[key], b[key], example[key])
+            else:
+                # torch gives a list for a plain tuple (for backward compatibility); matrixflow
+                # keeps the sample's own type, so that `for X, y in loader` unpacks a tuple
+                assert type(a) is type(example) and len(a) == len(b)
+                for x, y, part in zip(a, b, example):
+                    same(x, y, part)
+
+        same(ours, theirs, samples[0])
+    with pytest.raises(ValueError, match="the samples have 1 and 2 fields"):
+        from matrixflow.data import collate
+
+        collate([[1.0], [1.0, 2.0]])

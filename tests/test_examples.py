@@ -4,6 +4,7 @@ small MNIST written here as IDX files."""
 import importlib.util
 from pathlib import Path
 
+import pytest
 from test_data import _fake_mnist
 from threadpoolctl import threadpool_limits
 
@@ -37,3 +38,25 @@ def test_the_mnist_path_trains_tinynns_network_on_idx_files(tmp_path, capsys):
 def test_the_readme_shows_how_to_run_the_example():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "python examples/digits.py" in readme and "--mnist" in readme
+
+
+def test_a_missing_mnist_folder_or_file_is_one_line_with_exit_status_2(tmp_path, capsys):
+    missing = tmp_path / "nowhere"
+    assert digits.main(["--mnist", str(missing)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"digits.py: --mnist {missing}: no such directory") and \
+        "\n" not in error
+    _fake_mnist(tmp_path, compress=False)
+    (tmp_path / "t10k-labels-idx1-ubyte").unlink()
+    assert digits.main(["--mnist", str(tmp_path)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("digits.py: load_mnist: no t10k-labels-idx1-ubyte") and \
+        "\n" not in error
+
+
+@pytest.mark.parametrize("option", [["--epochs", "-3"], ["--epochs", "0"], ["--threads", "0"]])
+def test_epochs_and_threads_must_be_positive(option, capsys):
+    with pytest.raises(SystemExit) as exited:
+        digits.main(option)
+    assert exited.value.code == 2
+    assert "must be an integer ≥ 1" in capsys.readouterr().err

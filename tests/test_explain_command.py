@@ -178,10 +178,41 @@ def test_a_matrix_named_I_is_refused_as_the_identity_would_print_the_same():
     ("sum(exp(reshape(X, 1, -1)))", "X", ["X=2x3"], None),
     ("sum(X[0:2, 1] ** 2)", "X", [], None),
     ("sum(exp(X[:, -1]))", "X", [], None),
+    # the image and layer ops
+    ("sum(max_pool(X, (1, 4, 4), 2) ** 2)", "X", ["X=2x16"], None),
+    ("sum(max_pool(X, (2, 3, 3), (2, 1), 1, (1, 0)))", "X", ["X=3x18"], None),
+    ("sum(im2col(X, (1, 4, 4), 3, 1, 1) @ W)", "X", ["X=2x16", "W=9x2"],
+     "col2im(1Wᵀ, image_shape=(1, 4, 4), kernel=(3, 3), stride=(1, 1), padding=(1, 1))"),
+    ("sum(col2im(P, (1, 4, 4), 2, 2) ** 2)", "P", ["P=8x4"], None),
+    ("sum(dropout(X) * A)", "X", ["X=2x3", "A=2x3"], "2(A ⊙ M)"),
+    ("sum(dropout(X, 0.25, 3) ** 2)", "X", ["X=4x5"], None),
+    ("sum(batch_norm(X) * A)", "X", ["X=4x3", "A=4x3"], None),
+    ("sum(batch_norm(X, 0.1) ** 3)", "X", ["X=5x2"], None),
 ])
-def test_losses_structure_functions_and_indexing_in_the_language(text, wrt, shapes, closed):
+def test_losses_structure_layer_and_image_functions_and_indexing_in_the_language(text, wrt,
+                                                                                shapes, closed):
     code, output = run(text, wrt, *shapes)
     assert code == 0, output
     assert "they agree" in output
     if closed is not None:
         assert f"∂f/∂{wrt} = {closed}\n" in output
+
+
+@pytest.mark.parametrize("text, message", [
+    ("sum(max_pool(X, (1, 4), 2))", "max_pool(…): image_shape must be (channels, height, "
+     "width), three positive integers"),
+    ("sum(max_pool(X, (1, 4, 4), 0))", "max_pool(…): kernel_size must be a positive integer "
+     "or a pair"),
+    ("sum(im2col(X, (1, 4, 4), 2, 1, -1))", "im2col(…): padding must be an integer ≥ 0"),
+    ("sum(im2col(X, (1, 4, 4), 2, X))", "im2col(…): stride must be a positive integer"),
+    ("sum(col2im(X))", "col2im takes 3 to 5 arguments"),
+    ("sum(dropout(X, 2))", "dropout(…): p must be a probability from 0 to 1"),
+    ("sum(dropout(X, 0.5, 0.5))", "dropout(…): seed must be an integer ≥ 0"),
+    ("sum(batch_norm(X, X))", "batch_norm(…): eps must be a number"),
+    ("sum(max_pool(X, (1, 4, 4), 2))", "max_pool: image_shape (1, 4, 4) has 16 entries per "
+     "image, but the matrix (3, 3) has 3 columns"),
+])
+def test_wrong_image_and_layer_arguments_are_one_line_errors(text, message, capsys):
+    assert cli.main(["explain", text, "--wrt", "X"]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.err.count("\n") == 1 and captured.out == ""

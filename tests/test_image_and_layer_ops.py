@@ -69,6 +69,46 @@ def test_max_pool_propagates_nan_as_pytorch():
     np.testing.assert_array_equal(pooled, expected.reshape(1, -1).numpy())
 
 
+def _pool_gradients(x, image, kernel, stride, padding, create_graph=False):
+    """max_pool's gradient for Ȳ = 1 (mf.grad, so create_graph is tried too) and PyTorch's."""
+    node = mf.Node(x, requires_grad=True)
+    y = mf.max_pool(node, image, kernel, stride, padding)
+    (gradient,) = mf.grad(y, [node], gradient=np.ones(y.shape), create_graph=create_graph)
+    tensor = torch.tensor(x.reshape(x.shape[0], *image), requires_grad=True)
+    pooled = torch.nn.functional.max_pool2d(tensor, kernel, stride, padding)
+    pooled.backward(torch.ones_like(pooled))
+    return gradient.numpy(), tensor.grad.reshape(x.shape[0], -1).numpy()
+
+
+@pytest.mark.parametrize("x, image, kernel, stride, padding", [
+    (np.full((1, 9), -np.inf), (1, 3, 3), 2, 2, 1),    # padded windows of −∞ pixels only
+    (np.full((1, 4), -np.inf), (1, 2, 2), 3, 1, 1),    # each window: all four pixels, −∞
+    (np.array([[-np.inf, 1.0, -np.inf, -np.inf, 2.0, -np.inf]]), (1, 2, 3), 2, 1, 1),
+    (np.array([[np.nan, np.nan, 1.0, 2.0]]), (1, 2, 2), 2, None, 0),  # two NaNs: the last
+    (np.array([[1.0, np.nan, 5.0, np.nan, 7.0, np.nan, 2.0, 3.0, np.nan]]), (1, 3, 3), 2, 1,
+     0),
+    (np.array([[np.inf, np.nan, np.inf, 1.0, -np.inf, np.nan, np.inf, np.inf]]), (2, 2, 2), 2,
+     1, 1),
+])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_max_pool_routes_the_gradient_of_special_windows_as_pytorch(x, image, kernel, stride,
+                                                                     padding, create_graph):
+    ours, theirs = _pool_gradients(x, image, kernel, stride, padding, create_graph)
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_max_pool_routes_random_windows_of_ties_infinities_and_nans_as_pytorch():
+    rng = np.random.default_rng(11)
+    values = [np.nan, -np.inf, np.inf, 0.0, 1.0, -1.0]
+    for _ in range(40):
+        channels, height, width = (int(v) for v in rng.integers(1, 6, 3))
+        kernel = int(rng.integers(1, min(height, width) + 1))
+        stride, padding = int(rng.integers(1, 3)), int(rng.integers(0, kernel // 2 + 1))
+        x = rng.choice(values, size=(2, channels * height * width))
+        ours, theirs = _pool_gradients(x, (channels, height, width), kernel, stride, padding)
+        np.testing.assert_array_equal(ours, theirs)
+
+
 @pytest.mark.parametrize("call, words", [
     (lambda: mf.im2col(np.ones((2, 15)), (1, 4, 4), 3), "has 16 entries per image, but the "
      "matrix (2, 15) has 15 columns"),

@@ -153,3 +153,27 @@ def test_bad_parameters_are_refused_at_fit():
                           MLPClassifier(hidden_layer_sizes=(16,), max_iter=200, random_state=0)])
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("params, words", [
+    (dict(random_state="a"), "random_state must be an int in [0, 4294967295], a "
+     "numpy.random.RandomState or None, got 'a'"),
+    (dict(random_state=-1), "random_state must be"),
+    (dict(random_state=np.random.default_rng(0)), "random_state must be"),
+    (dict(hidden_layer_sizes=0), "hidden_layer_sizes must be an int ≥ 1 or a sequence"),
+    (dict(hidden_layer_sizes="a"), "hidden_layer_sizes must be an int ≥ 1 or a sequence"),
+    (dict(hidden_layer_sizes=(3.0,)), "hidden_layer_sizes must be positive integers, got "
+     "(3.0,)"),
+    (dict(hidden_layer_sizes=(4, True)), "hidden_layer_sizes must be positive integers"),
+])
+def test_bad_parameters_are_refused_where_and_as_scikit_learn_refuses_them(params, words):
+    """Each is a ValueError and a TypeError at once, as scikit-learn's InvalidParameterError
+    (for (3.0,) scikit-learn fails later with a bare TypeError, 'float' object cannot be
+    interpreted as an integer)."""
+    X, y = X_IRIS[:20], Y_IRIS[:20]
+    with pytest.raises(TypeError):
+        SklearnMLP(max_iter=2, **params).fit(X, y)
+    with pytest.raises(ValueError) as caught:
+        MLPClassifier(max_iter=2, **params).fit(X, y)
+    assert isinstance(caught.value, TypeError)
+    assert str(caught.value).startswith("MLPClassifier: ") and words in str(caught.value)

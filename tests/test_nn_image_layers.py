@@ -184,3 +184,126 @@ def test_image_layers_say_what_shape_they_need():
         conv.output_shape  # noqa: B018
     with pytest.raises(ValueError, match="has 16 entries per image, but the matrix"):
         nn.MaxPool2d(2, image_shape=(1, 4, 4))(np.ones((3, 15)))
+
+
+def test_conv2d_and_max_pool2d_on_an_empty_batch_return_an_empty_batch_as_pytorch():
+    conv = nn.Conv2d(1, 2, 3, image_shape=(1, 4, 4), rng=0)
+    x = mf.Node(np.ones((0, 16)), requires_grad=True)
+    y = conv(x)
+    expected = _conv_twin(conv)(torch.ones(0, 1, 4, 4, dtype=torch.float64))
+    assert y.shape == (0, int(np.prod(expected.shape[1:]))) == (0, 8)
+    y.backward(np.ones(y.shape))
+    np.testing.assert_array_equal(conv.weight.grad, np.zeros(conv.weight.shape))
+    assert x.grad.shape == (0, 16)
+    pool = nn.MaxPool2d(3, 2, 1, image_shape=(1, 4, 4))  # padded windows, none to pool
+    pooled = pool(x)
+    twin = torch.nn.functional.max_pool2d(torch.ones(0, 1, 4, 4), 3, 2, 1)
+    assert pooled.shape == (0, int(np.prod(twin.shape[1:])))
+    pooled.backward(np.ones(pooled.shape))
+
+
+def test_conv2d_takes_a_nested_list_as_the_other_layers_do():
+    conv = nn.Conv2d(1, 3, 2, image_shape=(1, 2, 3), rng=0)
+    rows = [[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [0.5, 0.0, -1.0, 2.0, 1.0, 3.0]]
+    np.testing.assert_array_equal(conv(rows).numpy(), conv(np.array(rows)).numpy())
+
+
+@pytest.mark.parametrize("call, kind, start, words", [
+    (lambda: nn.Conv2d(0, 2, 3), ValueError, "Conv2d:", "in_channels must be ≥ 1, got 0"),
+    (lambda: nn.Conv2d(1.5, 2, 3), TypeError, "Conv2d:", "in_channels must be a positive "
+     "integer, got 1.5"),
+    (lambda: nn.Conv2d(1, 2.0, 3), TypeError, "Conv2d:", "out_channels must be a positive "
+     "integer, got 2.0"),
+    (lambda: nn.Conv2d(1, 2, 3, image_shape=(1, 4.0, 4)), TypeError, "Conv2d:",
+     "image_shape must be (channels, height, width), three integers"),
+    (lambda: mf.im2col(np.ones((2, 48)), (3, 4.5, 4), 2), TypeError, "im2col:",
+     "three integers, got (3, 4.5, 4)"),
+    (lambda: nn.Conv2d(1, 2, 3, image_shape=(1, 4, 4))(np.ones(16)), ValueError, "Conv2d:",
+     "the input is a 1-D array of shape (16,), but images are the rows of a matrix, "
+     "N × (C·H·W), as PyTorch's x.reshape(N, -1): for one image use x.reshape(1, -1)"),
+    (lambda: mf.im2col(np.ones(16), (1, 4, 4), 3), ValueError, "im2col:", "1-D array"),
+    (lambda: mf.max_pool(np.ones(16), (1, 4, 4), 2), ValueError, "max_pool:", "1-D array"),
+    (lambda: mf.col2im(np.ones(9), (1, 4, 4), 3), ValueError, "col2im:", "1-D array"),
+    (lambda: nn.Conv2d(1, 1, 2, image_shape=(1, 2, 2))(np.ones((3, 1, 2, 2))), ValueError,
+     "Conv2d:", "a 4-D array of shape (3, 1, 2, 2), but images are the rows of a matrix, "
+     "N × (C·H·W), as PyTorch's x.reshape(N, -1): use x.reshape(3, -1)"),
+    (lambda: mf.max_pool(np.ones((3, 1, 4, 4)), (1, 4, 4), 2), ValueError, "max_pool:",
+     "use x.reshape(3, -1)"),
+    (lambda: nn.Conv2d(3, 2, 5)(np.ones((2, 48))), ValueError, "Conv2d:",
+     "the kernel 5×5 is larger than the padded image 4×4"),
+    (lambda: nn.Conv2d(3, 2, 3, image_shape=(3, 5, 5))(np.ones((2, 48))), ValueError,
+     "Conv2d:", "image_shape (3, 5, 5) has 75 entries per image, but the matrix (2, 48)"),
+    (lambda: nn.Conv2d(1, 2, 3, image_shape=(1, 4, 4))(torch.ones(1, 16)), TypeError,
+     "Conv2d:", "does not take torch tensors"),
+    (lambda: nn.MaxPool2d(2, image_shape=(3, 5, 5))(np.ones((2, 48))), ValueError,
+     "MaxPool2d:", "has 75 entries per image"),
+    (lambda: nn.MaxPool2d(2, image_shape=None), TypeError, "MaxPool2d:",
+     "image_shape=(channels, height, width) is required"),
+    (lambda: nn.MaxPool2d(3, padding=2, image_shape=(1, 6, 6)), ValueError, "MaxPool2d:",
+     "padding (2, 2) must be at most half the kernel"),
+    (lambda: nn.BatchNorm1d(3)(np.ones((4, 3, 2))), ValueError, "BatchNorm1d:",
+     "a 3-D array of shape (4, 3, 2), but batch norm takes an N × C matrix"),
+    (lambda: nn.BatchNorm1d(3)(np.ones((4, 3, 2))), ValueError, "BatchNorm1d:",
+     "x.transpose(0, 2, 1).reshape(-1, C)"),
+    (lambda: nn.BatchNorm1d(3).eval()(np.ones((4, 5))), ValueError, "BatchNorm1d(3):",
+     "the input has 5 columns (features), the layer normalises 3"),
+    (lambda: nn.BatchNorm1d(3)(np.ones((1, 3))), ValueError, "BatchNorm1d:",
+     "training needs more than one row"),
+    (lambda: nn.BatchNorm1d(3, momentum="a"), ValueError, "BatchNorm1d:",
+     "momentum must be a number in [0, 1] or None (a cumulative average), got 'a'"),
+    (lambda: nn.BatchNorm1d(3, eps="small"), ValueError, "BatchNorm1d:",
+     "eps must be a number ≥ 0, got 'small'"),
+    (lambda: nn.BatchNorm1d(2.5), TypeError, "BatchNorm1d:",
+     "num_features must be a positive integer, got 2.5"),
+    (lambda: mf.batch_norm(np.ones((4, 3, 2)), training=True), ValueError, "batch_norm:",
+     "a 3-D array"),
+    (lambda: mf.batch_norm(np.random.rand(3, 3), training=True, weight=np.ones(4)), ValueError,
+     "batch_norm:", "weight has shape (4,), but the input has 3 columns; give one entry per "
+     "column, (3,) or (1, 3)"),
+    (lambda: mf.batch_norm(np.random.rand(3, 3), training=True, bias=np.ones((3, 1))),
+     ValueError, "batch_norm:", "bias has shape (3, 1)"),
+    (lambda: mf.batch_norm(np.random.rand(3, 3), training=True, momentum="a"), ValueError,
+     "batch_norm:", "momentum must be a number in [0, 1]"),
+])
+def test_layer_and_op_errors_name_what_the_user_called_and_say_what_to_do(call, kind, start,
+                                                                          words):
+    with pytest.raises(kind) as caught:
+        call()
+    message = str(caught.value)
+    assert message.startswith(start) and words in message, message
+
+
+def test_flatten_takes_pytorchs_signature_and_flattens_each_sample_into_a_row():
+    x = np.random.default_rng(8).standard_normal((3, 2, 4, 5))
+    for layer, twin in ((nn.Flatten(), torch.nn.Flatten()), (nn.Flatten(1), torch.nn.Flatten(1)),
+                        (nn.Flatten(start_dim=1, end_dim=-1),
+                         torch.nn.Flatten(start_dim=1, end_dim=-1))):
+        assert repr(layer) == repr(twin)
+        np.testing.assert_array_equal(mf.Node(layer(x)).numpy(), twin(torch.from_numpy(x)).numpy())
+        rows = mf.Node(x.reshape(3, -1), requires_grad=True)
+        assert layer(rows) is rows  # images are rows already
+    for start_dim, end_dim in ((0, -1), (2, -1), (1, 2), (1.0, -1)):
+        with pytest.raises(ValueError, match="only start_dim=1, end_dim=-1"):
+            nn.Flatten(start_dim, end_dim)
+
+
+def test_batch_norm1d_loads_a_pytorch_state_dict_with_its_1_d_entries():
+    rng = np.random.default_rng(9)
+    twin = torch.nn.BatchNorm1d(3).double()
+    with torch.no_grad():
+        twin.weight.copy_(torch.from_numpy(rng.uniform(0.5, 2.0, 3)))
+        twin.bias.copy_(torch.from_numpy(rng.standard_normal(3)))
+    for _ in range(2):
+        twin(torch.from_numpy(1.0 + 2.0 * rng.standard_normal((8, 3))))
+    state = {name: value.numpy() for name, value in twin.state_dict().items()}
+    assert state["running_mean"].shape == (3,)
+    layer = nn.BatchNorm1d(3)
+    layer.load_state_dict(state)
+    assert layer.running_mean.shape == layer.weight.shape == (1, 3)  # kept as rows
+    assert int(layer.num_batches_tracked) == 2
+    x = rng.standard_normal((5, 3))
+    np.testing.assert_allclose(layer.eval()(x).numpy(),
+                               twin.eval()(torch.from_numpy(x)).detach().numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"running_var has shape \(1, 3\), the state gives "
+                                         r"\(4,\)"):
+        layer.load_state_dict({**state, "running_var": np.ones(4)})

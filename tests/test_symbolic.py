@@ -159,6 +159,10 @@ def _numeric_gradient(build, values, wrt):
     (lambda X, s, b, **_: mf.sum((s * X + b) ** 2), "X", "2s·(b + s·X)"),     # one pair of ()
     (lambda X, **_: mf.sum(mf.log(mf.exp(X))), "X", "1"),                     # (1/e^X) ⊙ e^X
     (lambda X, **_: mf.det(X) / mf.det(X), "X", "0"),
+    (lambda X, **_: mf.logdet(X.T @ X), "X", "2X(XᵀX)⁻¹"),                   # (XᵀX)⁻ᵀ = (XᵀX)⁻¹
+    (lambda X, x, **_: x.T @ mf.inv(X.T @ X) @ x, "x", "2(XᵀX)⁻¹x"),
+    (lambda X, A, **_: mf.trace(mf.inv(A + A.T) @ X), "X", "(A + Aᵀ)⁻¹"),
+    (lambda X, **_: mf.logdet(X), "X", "X⁻ᵀ"),                                # X is no XᵀX
 ])
 def test_closed_forms_read_as_a_text_writes_them(build, wrt, expected):
     shapes = {"X": (3, 3), "A": (3, 3), "B": (3, 3), "T": (3, 3), "a": (3, 1), "x": (3, 1),
@@ -172,3 +176,37 @@ def test_closed_forms_read_as_a_text_writes_them(build, wrt, expected):
     values["x"] = np.abs(values["x"]) + 0.5   # x ** -1 away from 0
     np.testing.assert_allclose(closed.evaluate(values), _numeric_gradient(build, values, wrt),
                                rtol=1e-9, atol=1e-12)
+
+
+def test_a_dropout_mask_prints_as_a_named_matrix_and_two_masks_apart():
+    X = mf.symbols("X", shape=(2, 16))
+    closed = mf.closed_form(mf.sum(mf.dropout(X, 0.5, rng=0) * X), X)
+    assert str(closed) == "4(X ⊙ M)" and closed.latex() == r"4\left(X \odot M\right)"
+    x = np.random.default_rng(1).standard_normal((2, 16))
+    node = mf.Node(x, requires_grad=True)
+    mf.sum(mf.dropout(node, 0.5, rng=0) * node).backward()
+    np.testing.assert_allclose(closed.evaluate(X=x), node.grad, rtol=1e-12)
+    two = mf.closed_form(mf.sum(mf.dropout(X, 0.2, rng=0) @ mf.dropout(X.T, 0.2, rng=1)), X)
+    assert "M₁" in str(two) and "M₂" in str(two) and "M_{1}" in two.latex()
+    assert "[" not in str(two) and "False" not in two.latex()
+
+
+def test_a_constant_gradient_of_a_linear_image_op_keeps_its_structure():
+    X = mf.symbols("X", shape=(2, 16))
+    closed = mf.closed_form(mf.sum(mf.im2col(X, (1, 4, 4), 2)), X)
+    assert str(closed).startswith("col2im(1, image_shape=(1, 4, 4), kernel=(2, 2)")
+    counts = [1, 2, 2, 1, 2, 4, 4, 2, 2, 4, 4, 2, 1, 2, 2, 1]  # patches each pixel is in
+    np.testing.assert_array_equal(closed.evaluate(X=np.zeros((2, 16))), [counts, counts])
+    P = mf.symbols("P", shape=(50, 4))
+    assert str(mf.closed_form(mf.sum(mf.col2im(P, (1, 4, 4), 2, padding=1)), P)).startswith(
+        "im2col(1, image_shape=(1, 4, 4)")
+
+
+def test_a_coefficient_six_digits_cannot_write_is_printed_exactly():
+    A = mf.symbols("A", shape=(4, 3))
+    closed = mf.closed_form(mf.sum(mf.batch_norm(A, np.zeros(3), np.ones(3))), A)
+    coefficient = 1 / float(np.sqrt(1 + 1e-5))
+    assert str(closed) == f"{coefficient!r}·1" and float(str(closed)[:-2]) == coefficient
+    X = mf.symbols("X", shape=(2, 2))
+    assert str(mf.closed_form(mf.sum(X * 0.1), X)) == "0.1·1"  # exact decimals stay short
+    assert str(mf.closed_form(mf.sum(X / 3), X)) == "(1/3)·1"

@@ -15,8 +15,9 @@ every patch entry back where it came from (overlapping patches add up); and col2
 is im2col.
 
 `max_pool(X)` takes the largest entry of each window of each channel: N × (C·H'·W'), the
-layout of its input.  Its gradient sends each Ȳ entry to the place of its window's maximum
-(the first one, as PyTorch, when several entries tie) — col2im of a one-hot mask.
+layout of its input.  Its gradient sends each Ȳ entry to the pixel PyTorch's max_pool2d
+picks — the first maximum of the window's pixels in the image, or its last NaN — as col2im
+of a one-hot mask.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import numbers
 
 import numpy as np
 
-from ..backend import array_module
+from ..backend import array_module, is_cupy_array
+from ..node import Node
 from ..symbolic import expr as sx
 from ..symbolic.expr import Sym
 from ..symbolic.functions import VALUE_FUNCTIONS
@@ -57,15 +59,37 @@ def window(name, kernel_size, stride=1, padding=0):
             _pair(name, "padding", padding, 0))
 
 
+def positive_int(name, what, value_):
+    """value_ as an int ≥ 1; a float, even 3.0, is refused rather than truncated."""
+    if isinstance(value_, bool) or not isinstance(value_, numbers.Integral):
+        raise TypeError(f"{name}: {what} must be a positive integer, got {value_!r}")
+    if value_ < 1:
+        raise ValueError(f"{name}: {what} must be ≥ 1, got {value_!r}")
+    return int(value_)
+
+
+def image_shape_of(name, image_shape):
+    """(C, H, W) as three positive ints, or an error that says what image_shape is."""
+    if image_shape is None:
+        raise TypeError(f"{name}: image_shape=(channels, height, width) is required: a row of "
+                        "the input holds an image's pixels, not its shape (after a Conv2d "
+                        "pass image_shape=conv.output_shape)")
+    try:
+        parts = tuple(image_shape)
+    except TypeError:
+        parts = ()
+    if len(parts) != 3 or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool)
+                                  for d in parts):
+        raise TypeError(f"{name}: image_shape must be (channels, height, width), three "
+                        f"integers, got {image_shape!r}")
+    if min(parts) < 1:
+        raise ValueError(f"{name}: image_shape must be positive, got {parts}")
+    return tuple(int(d) for d in parts)
+
+
 def geometry(name, image_shape, kernel_size, stride=1, padding=0):
     """The constants of an image op, checked: image_shape (C, H, W), kernel, stride, padding."""
-    try:
-        channels, height, width = (int(d) for d in image_shape)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name}: image_shape must be (channels, height, width), got "
-                        f"{image_shape!r}") from exc
-    if min(channels, height, width) < 1:
-        raise ValueError(f"{name}: image_shape must be positive, got {tuple(image_shape)}")
+    channels, height, width = image_shape_of(name, image_shape)
     kernel, stride, padding = window(name, kernel_size, stride, padding)
     padded = (height + 2 * padding[0], width + 2 * padding[1])
     if kernel[0] > padded[0] or kernel[1] > padded[1]:
@@ -77,6 +101,17 @@ def geometry(name, image_shape, kernel_size, stride=1, padding=0):
             "padding": padding}
 
 
+def pool_geometry(name, image_shape, kernel_size, stride=None, padding=0):
+    """geometry() of max pooling: stride defaults to the kernel, padding at most half of it."""
+    attrs = geometry(name, image_shape, kernel_size, kernel_size if stride is None else stride,
+                     padding)
+    kernel, padding_ = attrs["kernel"], attrs["padding"]
+    if padding_[0] > kernel[0] // 2 or padding_[1] > kernel[1] // 2:
+        raise ValueError(f"{name}: padding {padding_} must be at most half the kernel "
+                         f"{kernel} (so every window holds a pixel of the image)")
+    return attrs
+
+
 def output_size(image_shape, kernel, stride, padding):
     """(H', W'): the output positions of a kernel over the padded image."""
     _, height, width = image_shape
@@ -84,13 +119,38 @@ def output_size(image_shape, kernel, stride, padding):
             (width + 2 * padding[1] - kernel[1]) // stride[1] + 1)
 
 
-def _check_images(name, shape, image_shape):
+def check_images(name, shape, image_shape):
+    """A ValueError naming `name` unless each row of a `shape` matrix is one image."""
     channels, height, width = image_shape
     if shape[1] != channels * height * width:
         raise ValueError(
             f"{name}: image_shape {image_shape} has {channels * height * width} entries per "
             f"image, but the matrix {shape} has {shape[1]} columns; each row must be one image "
             "in (channel, row, column) order (PyTorch's x.reshape(N, -1))")
+
+
+def _image_hint(shape):
+    return (": for one image use x.reshape(1, -1)" if len(shape) < 2 else
+            f": use x.reshape({shape[0]}, -1)")
+
+
+def as_matrix(name, x, layout="images are the rows of a matrix, N × (C·H·W), as PyTorch's "
+              "x.reshape(N, -1)", hint=_image_hint):
+    """x as the matrix an op or layer `name` reads (a list becomes a Node, an array stays one),
+    or a ValueError naming `name` that says what `layout` it needs and, by `hint(shape)`, how
+    to get there from x's shape."""
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        shape = np.shape(x)
+    if len(shape) != 2:
+        kind = "a number" if not shape else f"a {len(shape)}-D array of shape {tuple(shape)}"
+        raise ValueError(f"{name}: the input is {kind}, but {layout}{hint(shape)}")
+    if isinstance(x, (np.ndarray, Node, Sym)) or is_cupy_array(x):
+        return x  # functions of arrays return arrays
+    try:
+        return Node(x)  # a list; a torch tensor is refused
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{name}: {exc}") from exc
 
 
 # ---- the forwards, on arrays -------------------------------------------------------------
@@ -146,17 +206,38 @@ def _max_pool(A, image_shape, kernel, stride, padding):
     return _from_window_order(maxima, A.shape[0], image_shape[0], rows * cols)
 
 
-def _first_maxima(A, image_shape, kernel, stride, padding):
-    """M: (H'·W'·N·C) × (kh·kw), 1 at the first maximum of each pooling window, 0 elsewhere
-    (a NaN counts as the maximum, as in PyTorch)."""
-    windows = _pool_windows(A, image_shape, kernel, stride, padding)
+def _inside_image(image_shape, kernel, stride, padding, xp):
+    """(H'·W') × (kh·kw): True where a window's cell lies on the image, False on the padding."""
+    height, width = image_shape[1:]
+    ones = xp.ones((1, height * width))
+    cells = _windows(ones, (1, height, width), kernel, stride, padding, fill=0.0)
+    return cells.reshape(-1, kernel[0] * kernel[1]) > 0
+
+
+def _chosen_pixels(A, image_shape, kernel, stride, padding):
+    """M: (H'·W'·N·C) × (kh·kw), 1 at the pixel each pooling window sends its gradient to, 0
+    elsewhere — the one PyTorch's max_pool2d picks, scanning the window's pixels in the image
+    in (kernel row, kernel column) order and taking each value that is larger or NaN: the last
+    NaN when the window holds one, else its first maximum, so a window of −∞ pixels picks its
+    first pixel in the image (never the padding)."""
     xp = array_module(A)
+    windows = _pool_windows(A, image_shape, kernel, stride, padding)
+    rows, size = windows.shape
+    at_maximum = windows == windows.max(axis=1, keepdims=True)  # no entry of a NaN window
+    if padding != (0, 0):
+        inside = _inside_image(image_shape, kernel, stride, padding, xp)
+        positions = inside.shape[0]  # rows run over (position, image, channel)
+        at_maximum = (at_maximum.reshape(positions, rows // positions, size)
+                      & inside[:, None, :]).reshape(rows, size)
+    nan = xp.isnan(windows)
+    last_nan = size - 1 - nan[:, ::-1].argmax(axis=1)
+    chosen = xp.where(nan.any(axis=1), last_nan, at_maximum.argmax(axis=1))
     mask = xp.zeros(windows.shape, A.dtype)
-    mask[xp.arange(windows.shape[0]), windows.argmax(axis=1)] = 1.0
+    mask[xp.arange(rows), chosen] = 1.0
     return mask
 
 
-VALUE_FUNCTIONS["max_pool_argmax"] = _first_maxima  # a closed form evaluates it on numbers
+VALUE_FUNCTIONS["max_pool_argmax"] = _chosen_pixels  # a closed form evaluates it on numbers
 
 
 def _argmax_mask(A, geometry_):
@@ -168,7 +249,16 @@ def _argmax_mask(A, geometry_):
         shape = (rows * cols * data.shape[0] * channels, geometry_["kernel"][0]
                  * geometry_["kernel"][1])
         return sx.apply("max_pool_argmax", data, attrs=geometry_, out_shape=shape)
-    return _first_maxima(data, **geometry_)
+    return _chosen_pixels(data, **geometry_)
+
+
+def _seed_like(G, A):
+    """Ȳ for the rule of a linear image op: when A is symbolic and Ȳ a constant (the seed of a
+    sum), Ȳ as a symbolic constant, so that a closed form reads col2im(1, …) rather than the
+    numbers it comes to (an anonymous C)."""
+    if type(value(A)) is Sym and type(value(G)) is not Sym:
+        return Node(sx.constant_matrix(value(G)))
+    return G
 
 
 # ---- the ops -------------------------------------------------------------------------------
@@ -183,7 +273,7 @@ IM2COL = defop(
     rules=(Rule("A", "tr(Ȳᵀ im2col(dA)) ={adjoint} tr(col2im(Ȳ)ᵀ dA)",
                 "Ā = col2im(Ȳ): each patch entry of Ȳ added back where it was copied from "
                 "(overlapping patches add up)",
-                lambda G, Y, A, **geometry_: apply1(COL2IM, G, geometry_)),),
+                lambda G, Y, A, **geometry_: apply1(COL2IM, _seed_like(G, A), geometry_)),),
     notes="Row (i·W' + j)·N + n of Y is the patch of image n at output position (i, j); its "
     "columns run over (channel, kernel row, kernel column).",
 )
@@ -197,7 +287,8 @@ COL2IM = defop(
     differential="dY = col2im(dA) (col2im is linear)",
     shapes="A: (H'·W'·N)×(C·kh·kw) → Y: N×(C·H·W)",
     rules=(Rule("A", "tr(Ȳᵀ col2im(dA)) ={adjoint} tr(im2col(Ȳ)ᵀ dA)",
-                "Ā = im2col(Ȳ)", lambda G, Y, A, **geometry_: apply1(IM2COL, G, geometry_)),),
+                "Ā = im2col(Ȳ)",
+                lambda G, Y, A, **geometry_: apply1(IM2COL, _seed_like(G, A), geometry_)),),
     notes="col2im is the adjoint of im2col, not its inverse: an entry copied into k patches "
     "comes back k times over.",
 )
@@ -229,36 +320,31 @@ MAX_POOL = defop(
                 "Ā = P*(M ⊙ R*(Ȳ)·1ᵀ) = col2im(M ⊙ R*(Ȳ)·1ᵀ): each Ȳ entry goes to where its "
                 "window's maximum sits",
                 _max_pool_rule),),
-    notes="P is im2col with −∞ padding, one channel's window per row; ties go to the first "
-    "maximum in (kernel row, kernel column) order, as PyTorch's MaxPool2d.",
+    notes="P is im2col with −∞ padding, one channel's window per row. M follows PyTorch's "
+    "MaxPool2d: among the window's pixels in the image, in (kernel row, kernel column) order, "
+    "the first maximum (a tie, or a window of −∞, goes to the first) or, when the window holds "
+    "NaNs, the last NaN.",
 )
 
 
 # ---- the functions -------------------------------------------------------------------------
-def _as_node_or_array(x):
-    if not hasattr(x, "shape"):
-        from ..node import Node
-
-        return Node(x)
-    return x
-
-
 def im2col(x, image_shape, kernel_size, stride=1, padding=0):
     """The patches of the images in x's rows, one per row: (H'·W'·N) × (C·kh·kw).
 
     x is N × (C·H·W), each row an image in (channel, row, column) order; image_shape is
     (C, H, W); kernel_size, stride and padding are ints or pairs (zero padding).
     """
-    x = _as_node_or_array(x)
+    x = as_matrix("im2col", x)
     attrs = geometry("im2col", image_shape, kernel_size, stride, padding)
-    _check_images("im2col", x.shape, attrs["image_shape"])
+    check_images("im2col", x.shape, attrs["image_shape"])
     return apply1(IM2COL, x, attrs)
 
 
 def col2im(x, image_shape, kernel_size, stride=1, padding=0):
     """The adjoint of im2col: (H'·W'·N) × (C·kh·kw) patches added back into N images,
     N × (C·H·W) (overlapping entries add up; what falls on the padding is dropped)."""
-    x = _as_node_or_array(x)
+    x = as_matrix("col2im", x, "patches are the rows of a matrix, im2col's (H'·W'·N) × "
+                  "(C·kh·kw)", hint=lambda shape: "")
     attrs = geometry("col2im", image_shape, kernel_size, stride, padding)
     rows, cols = output_size(**attrs)
     channels = attrs["image_shape"][0]
@@ -276,14 +362,10 @@ def max_pool(x, image_shape, kernel_size, stride=None, padding=0):
     """The maximum of each kh×kw window of each channel: N × (C·H'·W'), x's layout.
 
     stride defaults to kernel_size and padding (with −∞) may be at most half the kernel, as in
-    PyTorch's max_pool2d; ties send the gradient to the first maximum, as PyTorch does.
+    PyTorch's max_pool2d; the gradient goes where PyTorch sends it: to the first maximum of a
+    window's pixels in the image (ties and all-−∞ windows included), or to its last NaN.
     """
-    x = _as_node_or_array(x)
-    attrs = geometry("max_pool", image_shape, kernel_size,
-                     kernel_size if stride is None else stride, padding)
-    _check_images("max_pool", x.shape, attrs["image_shape"])
-    kernel, padding_ = attrs["kernel"], attrs["padding"]
-    if padding_[0] > kernel[0] // 2 or padding_[1] > kernel[1] // 2:
-        raise ValueError(f"max_pool: padding {padding_} must be at most half the kernel "
-                         f"{kernel} (so every window holds a pixel of the image)")
+    x = as_matrix("max_pool", x)
+    attrs = pool_geometry("max_pool", image_shape, kernel_size, stride, padding)
+    check_images("max_pool", x.shape, attrs["image_shape"])
     return apply1(MAX_POOL, x, attrs)

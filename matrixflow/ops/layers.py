@@ -21,13 +21,22 @@ import numbers
 import numpy as np
 
 from ..backend import DeviceMismatchError, array_module, device_of, is_cupy_array, to_device
+from ..symbolic import expr as sx
+from ..symbolic.expr import Sym
+from ..symbolic.functions import BUILDERS
 from .base import Rule, apply1, defop, value
+from .images import as_matrix
 from .reduce import mean
 
 
 # ---- dropout -------------------------------------------------------------------------------
 def _kept(mask, p, like):
-    """K = M/(1 − p) in like's precision (zeros for p = 1, as PyTorch)."""
+    """K = M/(1 − p) in like's precision (zeros for p = 1, as PyTorch); on symbols the named
+    mask M scaled, so that a closed form reads (1/(1 − p))·M, not the mask's entries."""
+    if type(like) is Sym:
+        if p == 1.0:
+            return sx.zeros(mask.shape)
+        return sx.scale(1.0 / (1.0 - p), sx.constant_matrix(mask, "M"))
     if p == 1.0:
         return array_module(like).zeros(mask.shape, like.dtype)
     return mask.astype(like.dtype) / (1.0 - p)  # the mask lives on like's device (dropout())
@@ -46,6 +55,10 @@ DROPOUT = defop(
     notes="Inverted dropout, as PyTorch: E[Y] = A. In evaluation (training=False) dropout is "
     "the identity and builds no node.",
 )
+
+
+# on symbols dropout is A ⊙ K, K = M/(1 − p): matrix algebra the simplifier works on
+BUILDERS["dropout"] = lambda a, mask, p: sx.hadamard(a, _kept(mask, p, a))
 
 
 def dropout(x, p=0.5, training=True, *, rng=None, mask=None):
@@ -111,6 +124,21 @@ def _batch_norm(A, eps, running):
         running_var, eps, A)
 
 
+class _VariantRule(Rule):
+    """A rule whose result reads differently by the node's constants (batch_norm's, with batch
+    or with running statistics): the op table shows every variant, `explain` the one a node
+    uses, `result_for(attrs)`."""
+
+    __slots__ = ("choose", "variants")
+
+    def __init__(self, operand, trace, variants, choose, fn):
+        super().__init__(operand, trace, "; ".join(variants.values()), fn)
+        self.variants, self.choose = variants, choose
+
+    def result_for(self, attrs) -> str:
+        return self.variants[self.choose(attrs)]
+
+
 def _batch_norm_rule(G, Y, A, eps, running):
     if running is not None:  # constant statistics: Y is affine in A
         return G * _inverse_std(running[1], eps, value(A))
@@ -128,37 +156,72 @@ BATCH_NORM = defop(
     differential="dY = 1·s ⊙ (dA − 1·mean(dA) − Y ⊙ 1·mean(Y ⊙ dA)), mean(M) = (1/m)·1ᵀM "
     "the column means (batch statistics); dY = 1·s ⊙ dA (running statistics)",
     shapes="A: m×n → Y: m×n (μ, σ², s: 1×n)",
-    rules=(Rule("A", "tr(Ȳᵀ(1·s ⊙ (dA − 1·mean(dA) − Y ⊙ 1·mean(Y ⊙ dA)))) ={hadamard} "
-                     "tr(Gᵀ(dA − 1·mean(dA) − Y ⊙ 1·mean(Y ⊙ dA))), G = Ȳ ⊙ 1·s ={hadamard} "
-                     "tr(Gᵀ dA) − tr(Gᵀ 1·mean(dA)) − tr((G ⊙ Y)ᵀ 1·mean(Y ⊙ dA)) "
-                     "={ones} tr(Gᵀ dA) − tr((1·mean(G))ᵀ dA) − tr((1·mean(G ⊙ Y))ᵀ(Y ⊙ dA)) "
-                     "={hadamard} tr((G − 1·mean(G) − Y ⊙ 1·mean(G ⊙ Y))ᵀ dA)",
-                "Ā = G − 1·mean(G) − Y ⊙ 1·mean(G ⊙ Y), G = Ȳ ⊙ 1·s (batch statistics); "
-                "Ā = Ȳ ⊙ 1·s (running statistics)",
-                _batch_norm_rule),),
+    rules=(_VariantRule(
+        "A",
+        "tr(Ȳᵀ(1·s ⊙ (dA − 1·mean(dA) − Y ⊙ 1·mean(Y ⊙ dA)))) ={hadamard} "
+        "tr(Gᵀ(dA − 1·mean(dA) − Y ⊙ 1·mean(Y ⊙ dA))), G = Ȳ ⊙ 1·s ={hadamard} "
+        "tr(Gᵀ dA) − tr(Gᵀ 1·mean(dA)) − tr((G ⊙ Y)ᵀ 1·mean(Y ⊙ dA)) "
+        "={ones} tr(Gᵀ dA) − tr((1·mean(G))ᵀ dA) − tr((1·mean(G ⊙ Y))ᵀ(Y ⊙ dA)) "
+        "={hadamard} tr((G − 1·mean(G) − Y ⊙ 1·mean(G ⊙ Y))ᵀ dA)",
+        {"batch": "Ā = G − 1·mean(G) − Y ⊙ 1·mean(G ⊙ Y), G = Ȳ ⊙ 1·s (batch statistics)",
+         "running": "Ā = Ȳ ⊙ 1·s (running statistics)"},
+        lambda attrs: "batch" if attrs["running"] is None else "running",
+        _batch_norm_rule),),
     notes="The ones step: tr(Pᵀ 1·(1/m)·1ᵀ Q) = tr(((1/m)·1·1ᵀP)ᵀ Q) = tr((1·mean(P))ᵀ Q). "
     "PyTorch normalises with the biased variance and keeps the unbiased one, m/(m − 1)·σ², in "
     "its running variance; so does matrixflow.",
 )
 
 
-def _running(name, array, columns):
+def _running(name, what, array, columns):
     if array is None:
         return None
     if not (isinstance(array, np.ndarray) or is_cupy_array(array)) or array.dtype.kind != "f":
-        raise TypeError(f"batch_norm: {name} must be a float NumPy (or CuPy) array (it is "
-                        f"updated in place), got {type(array).__name__}")
+        raise TypeError(f"{name}: {what} must be a float NumPy (or CuPy) array (it is updated "
+                        f"in place), got {type(array).__name__}")
     if array.size != columns:
-        raise ValueError(f"batch_norm: {name} has {array.size} entries, the input {columns} "
+        raise ValueError(f"{name}: {what} has {array.size} entries, the input {columns} "
                          "columns; keep one statistic per column")
     return array
 
 
-def _row(parameter):
-    """A 1-D weight or bias as the 1×n row it multiplies or shifts by."""
-    if (isinstance(parameter, np.ndarray) or is_cupy_array(parameter)) and parameter.ndim == 1:
+def _row(name, what, parameter, columns):
+    """A weight or bias (γ, β) as the 1 × C row it multiplies or shifts by: C entries (PyTorch's
+    shape) or a 1 × C row; anything else is refused rather than broadcast."""
+    if parameter is None:
+        return None
+    if not hasattr(parameter, "shape"):
+        parameter = np.asarray(parameter, dtype=np.float64)
+    shape = tuple(parameter.shape)
+    if shape == (columns,):
         return parameter.reshape(1, -1)
+    if shape != (1, columns):
+        raise ValueError(f"{name}: {what} has shape {shape}, but the input has {columns} "
+                         f"columns; give one entry per column, ({columns},) or (1, {columns})")
     return parameter
+
+
+def check_number(name, what, number, low, high=None, otherwise=""):
+    """A real number in [low, high] (high None: no bound), else a ValueError naming `name`
+    (`otherwise`: what else the argument may be, said in the message)."""
+    if isinstance(number, bool) or not isinstance(number, numbers.Real) or not (
+            number >= low and (high is None or number <= high)):
+        bounds = f"≥ {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name}: {what} must be a number {bounds}{otherwise}, got {number!r}")
+    return number
+
+
+def _batch_hint(shape):
+    if len(shape) == 3:
+        return ("; for PyTorch's (N, C, L) input, whose statistics are over N and L, pass "
+                "x.transpose(0, 2, 1).reshape(-1, C)")
+    return ""
+
+
+def as_batch(name, x):
+    """x as an N × C batch (a list becomes a Node), or an error naming `name`."""
+    return as_matrix(name, x, "batch norm takes an N × C matrix, a row per sample and a column "
+                     "per feature (PyTorch's (N, C) form only)", _batch_hint)
 
 
 def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, training=False,
@@ -171,30 +234,35 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
     variance: r ← (1 − momentum)·r + momentum·batch.  training=False normalises with the
     running statistics.  weight and bias (γ, β: 1 × C or C entries) are optional.
     """
-    if not hasattr(x, "shape"):
-        from ..node import Node
+    return normalise("batch_norm", x, running_mean, running_var, weight, bias, training,
+                     momentum, eps)
 
-        x = Node(x)
+
+def normalise(name, x, running_mean, running_var, weight, bias, training, momentum, eps):
+    """batch_norm, its errors named `name` (BatchNorm1d calls it with its own)."""
+    x = as_batch(name, x)
     rows, columns = x.shape
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps >= 0:
-        raise ValueError(f"batch_norm: eps must be a number ≥ 0, got {eps!r}")
-    running_mean = _running("running_mean", running_mean, columns)
-    running_var = _running("running_var", running_var, columns)
+    check_number(name, "eps", eps, 0)
+    check_number(name, "momentum", momentum, 0, 1)
+    running_mean = _running(name, "running_mean", running_mean, columns)
+    running_var = _running(name, "running_var", running_var, columns)
+    weight, bias = _row(name, "weight", weight, columns), _row(name, "bias", bias, columns)
     if (running_mean is None) != (running_var is None):
-        raise ValueError("batch_norm: give both running_mean and running_var, or neither")
+        raise ValueError(f"{name}: give both running_mean and running_var, or neither")
     if training:
         if rows < 2:
-            raise ValueError(f"batch_norm: training needs more than one row per column to take "
+            raise ValueError(f"{name}: training needs more than one row per column to take "
                              f"statistics over, got a {rows}×{columns} batch (as PyTorch)")
         if running_mean is not None:
             data = value(x)
             if not (isinstance(data, np.ndarray) or is_cupy_array(data)):
-                raise TypeError("batch_norm: running statistics are updated from numbers; "
+                raise TypeError(f"{name}: running statistics are updated from numbers; "
                                 f"this input holds {type(data).__name__}")
-            for name, running in (("running_mean", running_mean), ("running_var", running_var)):
+            for label, running in (("running_mean", running_mean),
+                                   ("running_var", running_var)):
                 if device_of(running) != device_of(data):
                     raise DeviceMismatchError(
-                        f"batch_norm: {name} is on {device_of(running)}, the input on "
+                        f"{name}: {label} is on {device_of(running)}, the input on "
                         f"{device_of(data)}; running statistics are updated in place, on the "
                         "input's device: move them there (BatchNorm1d.to(device) moves the "
                         "layer's)")
@@ -207,7 +275,7 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
         y = apply1(BATCH_NORM, x, {"eps": float(eps), "running": None})
     else:
         if running_mean is None:
-            raise ValueError("batch_norm: training=False normalises with the running "
+            raise ValueError(f"{name}: training=False normalises with the running "
                              "statistics; pass running_mean and running_var, or training=True "
                              "to use the batch's own")
         device = device_of(value(x))  # constants of the node: copied to the input's device
@@ -215,7 +283,7 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
                            for r in (running_mean, running_var))
         y = apply1(BATCH_NORM, x, {"eps": float(eps), "running": statistics})
     if weight is not None:
-        y = y * _row(weight)
+        y = y * weight
     if bias is not None:
-        y = y + _row(bias)
+        y = y + bias
     return y

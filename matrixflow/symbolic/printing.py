@@ -14,14 +14,19 @@ from .expr import Sym
 
 _SUM, _HADAMARD, _PRODUCT, _ATOM = 0, 1, 2, 3
 _SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _FUNCTIONS = {"exp": "exp", "log": "ln", "sin": "sin", "cos": "cos", "tanh": "tanh",
               "sigmoid": "σ", "softplus": "softplus", "relu": "relu", "sign": "sign",
               "softmax": "softmax", "log_softmax": "log_softmax", "max": "max"}
 
 
 def _plain_number(c: float) -> str:
-    """2, 0.5, -1.5: ASCII, as an exponent is written."""
-    return str(int(c)) if float(c).is_integer() else f"{c:g}"
+    """2, 0.5, -1.5: ASCII, as an exponent is written; never rounded — a number six digits
+    cannot write (0.9999950000374997) gets the shortest decimal that is exactly it."""
+    if float(c).is_integer():
+        return str(int(c))
+    short = f"{c:g}"
+    return short if float(short) == c else repr(float(c))
 
 
 def _exact(c: float):
@@ -54,10 +59,35 @@ def _number(c: float, latex: bool = False) -> str:
     return minus + text
 
 
+def _constant_names(expr: Sym, latex: bool) -> dict:
+    """{key: name printed} for the named constant matrices of `expr` that would print alike:
+    two different masks both called M, or a constant called like a symbol, are numbered
+    M₁, M₂ in order of appearance; the others are left to their own names."""
+    symbols, by_name, seen, stack = expr.symbols(), {}, set(), [expr]
+    while stack:
+        x = stack.pop()
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        if x.kind == "matrix":
+            keys = by_name.setdefault(x.attrs[0], [])
+            if x.key not in keys:
+                keys.append(x.key)
+        stack.extend(reversed(x.args))
+    names = {}
+    for name, keys in by_name.items():
+        if len(keys) > 1 or name in symbols:
+            for number, key in enumerate(keys, start=1):
+                names[key] = (f"{name}_{{{number}}}" if latex else
+                              name + str(number).translate(_SUBSCRIPTS))
+    return names
+
+
 class _Printer:
     def __init__(self, expr: Sym, latex: bool):
         self.latex = latex
         self.compact = all(len(name) == 1 for name in expr.symbols())
+        self.constants = _constant_names(expr, latex)
 
     def render(self, x: Sym) -> tuple[str, int]:
         return getattr(self, f"_{x.kind}")(x)
@@ -89,7 +119,7 @@ class _Printer:
         return "0", _ATOM
 
     def _matrix(self, x):
-        return x.attrs[0], _ATOM
+        return self.constants.get(x.key, x.attrs[0]), _ATOM
 
     # algebra
     def _add(self, x):

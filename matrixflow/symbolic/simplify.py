@@ -336,7 +336,24 @@ def _transpose(x, args):
         return matmul(*[transpose(f) for f in reversed(inner.args)])
     if kind == "hadamard":
         return hadamard(*[transpose(f) for f in inner.args])
+    if kind == "apply" and inner.attrs[0] == "inv" and _symmetric(inner.args[0]):
+        return inner  # (S⁻¹)ᵀ = S⁻¹ for a symmetric S: (XᵀX)⁻ᵀ is (XᵀX)⁻¹
     return transpose(inner)
+
+
+def _symmetric(x: Sym) -> bool:
+    """Whether x = xᵀ shows in its structure (XᵀX, X·Xᵀ, A + Aᵀ, I + XᵀX, …); a symbol is not
+    known to be symmetric."""
+    if x.shape[0] != x.shape[1] or x.kind == "symbol":
+        return False
+    if x.kind in ("identity", "ones", "zeros", "const"):
+        return True
+    if x.kind == "add":  # A + Aᵀ: the terms' transposes are the same terms, in some order
+        terms = sorted(repr(t.key) for t in x.args)
+        return terms == sorted(repr(simplify(transpose(t)).key) for t in x.args)
+    if x.kind == "scale":
+        return _symmetric(x.args[0])
+    return simplify(transpose(x)).same(x)
 
 
 # ---- functions ---------------------------------------------------------------------------
