@@ -233,7 +233,8 @@ class Linear(Module):
         super().__init__()
         if init not in INITIALISERS:
             raise ValueError(f"Linear: init must be one of {sorted(INITIALISERS)}, got {init!r}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = positive_int("Linear", "in_features", in_features)
+        self.out_features = positive_int("Linear", "out_features", out_features)
         shape = (self.in_features, self.out_features)
         self.weight = _parameter(INITIALISERS[init](shape, rng=rng, dtype=dtype), "weight")
         self.bias = _parameter(np.zeros((1, self.out_features), dtype), "bias") if bias else None
@@ -263,7 +264,8 @@ class RNNCell(Module):
         if nonlinearity not in _NONLINEARITIES:
             raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got "
                              f"{nonlinearity!r}")
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        self.input_size = positive_int("RNNCell", "input_size", input_size)
+        self.hidden_size = positive_int("RNNCell", "hidden_size", hidden_size)
         self.nonlinearity = nonlinearity
         rng = _generator(rng)
         bound = 1.0 / math.sqrt(self.hidden_size)
@@ -298,13 +300,12 @@ class RNN(Module):
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, *,
                  rng=None, dtype=np.float64):
         super().__init__()
-        if int(num_layers) < 1:
-            raise ValueError(f"RNN: num_layers must be at least 1, got {num_layers}")
+        num_layers = positive_int("RNN", "num_layers", num_layers)
         rng = _generator(rng)
         self.cells = [RNNCell(input_size if layer == 0 else hidden_size, hidden_size,
                               nonlinearity, bias, rng=rng, dtype=dtype)
-                      for layer in range(int(num_layers))]
-        self.hidden_size = int(hidden_size)
+                      for layer in range(num_layers)]
+        self.hidden_size = self.cells[0].hidden_size
 
     def forward(self, xs, h0=None, truncate=None):
         if getattr(xs, "ndim", 2) != 2 and not isinstance(xs, (list, tuple)):

@@ -182,3 +182,14 @@ def test_a_slice_of_a_sequential_is_a_sequential_sharing_its_layers():
     assert body[0] is model[0]  # the same parameters, not copies
     np.testing.assert_allclose(model[-1](body(x)).numpy(), model(x).numpy())
     assert list(model) == model.layers
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: nn.Linear(2.5, 3), "Linear: in_features must be a positive integer"),
+    (lambda: nn.Linear(2, 0), "Linear: out_features must be ≥ 1"),
+    (lambda: nn.RNNCell(3, 4.0), "RNNCell: hidden_size must be a positive integer"),
+    (lambda: nn.RNN(3, 4, num_layers=0), "RNN: num_layers must be ≥ 1"),
+])
+def test_layer_sizes_are_refused_not_truncated(build, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        build()
