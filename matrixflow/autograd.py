@@ -11,6 +11,7 @@ Shared sub-expressions therefore cost O(nodes), never O(paths), and a chain of a
 from __future__ import annotations
 
 import functools
+from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from heapq import heappop, heappush
 from sys import getrefcount
@@ -106,7 +107,9 @@ def backward(root, gradient=None) -> None:
         )
     if _is_symbolic(root):  # symbols: run the rules as a graph; .grad holds expressions
         seed = _seed(root, gradient, "backward", create_graph=True)
-        for node, total in _walk([root], [seed], create_graph=True, targets=None):
+        with _constants_named(root):
+            walked = _walk([root], [seed], create_graph=True, targets=None)
+        for node, total in walked:
             expression = _as_sym(total.data)
             node.grad = (expression if node.grad is None else node.grad + expression).simplify()
         return
@@ -196,7 +199,11 @@ def grad(
             "gradient again, compute it with mf.grad(..., create_graph=True)"
         )
     targets = set(inputs)
-    walked = _walk(roots, seeds, create_graph, targets) if roots else []
+    if symbolic and roots:
+        with _constants_named(*roots):
+            walked = _walk(roots, seeds, create_graph, targets)
+    else:
+        walked = _walk(roots, seeds, create_graph, targets) if roots else []
     handed_out = set()
     by_id = {id(node): total if create_graph else _own(total, node, handed_out)
              for node, total in walked}
@@ -221,6 +228,18 @@ def grad(
             total = _leaf(total)
         results.append(total)
     return results
+
+
+@contextmanager
+def _constants_named(*roots):
+    """On symbols, constant matrices take part by name and structure (Mᵀ, not an anonymous C):
+    see `mf.closed_form`."""
+    from .symbolic import _constants_as_symbols
+
+    with ExitStack() as stack:
+        for root in roots:
+            stack.enter_context(_constants_as_symbols(root))
+        yield
 
 
 def _is_symbolic(node) -> bool:

@@ -210,3 +210,14 @@ def test_a_coefficient_six_digits_cannot_write_is_printed_exactly():
     X = mf.symbols("X", shape=(2, 2))
     assert str(mf.closed_form(mf.sum(X * 0.1), X)) == "0.1·1"  # exact decimals stay short
     assert str(mf.closed_form(mf.sum(X / 3), X)) == "(1/3)·1"
+
+
+def test_grad_and_backward_on_symbols_name_constants_as_closed_form_does():
+    A = mf.symbols("A", shape=(3, 3))
+    M = mf.Node(np.arange(9.0).reshape(3, 3), name="M")
+    f = mf.trace(A @ M)
+    assert str(mf.closed_form(f, A)) == "Mᵀ"
+    assert str(mf.grad(f, [A])[0].data) == "Mᵀ"
+    f.backward()
+    assert str(A.grad) == "Mᵀ"
+    np.testing.assert_array_equal(M.data, np.arange(9.0).reshape(3, 3))  # put back after
