@@ -11,7 +11,6 @@ Shared sub-expressions therefore cost O(nodes), never O(paths), and a chain of a
 from __future__ import annotations
 
 import functools
-from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from heapq import heappop, heappush
 from sys import getrefcount
@@ -107,9 +106,9 @@ def backward(root, gradient=None) -> None:
         )
     if _is_symbolic(root):  # symbols: run the rules as a graph; .grad holds expressions
         seed = _seed(root, gradient, "backward", create_graph=True)
-        with _constants_named(root):
-            walked = _walk([root], [seed], create_graph=True, targets=None)
-        for node, total in walked:
+        (twin_root,), _, originals = _symbolic_twin([root])
+        for node, total in _walk([twin_root], [seed], create_graph=True, targets=None):
+            node = originals.get(id(node), node)
             expression = _as_sym(total.data)
             node.grad = (expression if node.grad is None else node.grad + expression).simplify()
         return
@@ -199,13 +198,14 @@ def grad(
             "gradient again, compute it with mf.grad(..., create_graph=True)"
         )
     targets = set(inputs)
-    if symbolic and roots:
-        with _constants_named(*roots):
-            walked = _walk(roots, seeds, create_graph, targets)
-    else:
-        walked = _walk(roots, seeds, create_graph, targets) if roots else []
+    originals = {}
+    if symbolic and roots:  # constants take part by name and structure (Mᵀ, not a bare C)
+        roots, twin, originals = _symbolic_twin(roots)
+        targets = {twin.get(id(x), x) for x in inputs}
+    walked = _walk(roots, seeds, create_graph, targets) if roots else []
     handed_out = set()
-    by_id = {id(node): total if create_graph else _own(total, node, handed_out)
+    by_id = {id(originals.get(id(node), node)):
+             total if create_graph else _own(total, node, handed_out)
              for node, total in walked}
     if symbolic:  # a closed form to read: the rules' raw output, simplified
         for total in by_id.values():
@@ -230,16 +230,10 @@ def grad(
     return results
 
 
-@contextmanager
-def _constants_named(*roots):
-    """On symbols, constant matrices take part by name and structure (Mᵀ, not an anonymous C):
-    see `mf.closed_form`."""
-    from .symbolic import _constants_as_symbols
+def _symbolic_twin(roots):
+    from .symbolic import symbolic_twin  # symbolic/ imports the walk
 
-    with ExitStack() as stack:
-        for root in roots:
-            stack.enter_context(_constants_as_symbols(root))
-        yield
+    return symbolic_twin(roots)
 
 
 def _is_symbolic(node) -> bool:

@@ -221,3 +221,36 @@ def test_grad_and_backward_on_symbols_name_constants_as_closed_form_does():
     f.backward()
     assert str(A.grad) == "Mᵀ"
     np.testing.assert_array_equal(M.data, np.arange(9.0).reshape(3, 3))  # put back after
+
+
+def test_a_constant_sub_expression_keeps_the_names_of_its_constants():
+    A = mf.symbols("A", shape=(3, 3))
+    M = mf.Node(np.arange(9.0).reshape(3, 3), name="M")
+    N = mf.Node(np.eye(3) + 1.0, name="N")
+    closed = mf.closed_form(mf.trace(A.T @ (M @ N) @ A), A)
+    assert str(closed) == "(MN + NᵀMᵀ)A"  # not (Cᵀ + C)A: M·N was computed as numbers
+    values = {"A": np.random.default_rng(0).standard_normal((3, 3))}
+    expected = (M.data @ N.data + (M.data @ N.data).T) @ values["A"]
+    np.testing.assert_allclose(closed.evaluate(values), expected, rtol=1e-12)
+
+
+def test_symbolic_gradients_never_change_the_users_constant_nodes(monkeypatch):
+    # Another thread may be computing with M meanwhile: during the walk its data must stay
+    # the numbers, not a symbol (the rules run on a twin of the tree instead).
+    A = mf.symbols("A", shape=(3, 3))
+    M = mf.Node(np.arange(9.0).reshape(3, 3), name="M")
+    seen = []
+    matmul = mf.ops.REGISTRY["matmul"]
+
+    def watching(fn):
+        def rule(*args, **kwargs):
+            seen.append(type(M.data))
+            return fn(*args, **kwargs)
+        return rule
+
+    rules = [mf.ops.Rule(r.operand, r.trace, r.result, watching(r.fn)) for r in matmul.rules]
+    monkeypatch.setattr(matmul, "rules", tuple(rules))
+    f = mf.trace(A @ M)
+    mf.grad(f, [A])
+    f.backward()
+    assert seen and all(kind is np.ndarray for kind in seen)

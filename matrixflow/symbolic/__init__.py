@@ -1,7 +1,5 @@
 """Symbolic matrices: closed-form gradients from the same rules that compute numeric ones."""
 
-from contextlib import contextmanager
-
 import numpy as np
 
 from .expr import Sym, symbol
@@ -61,8 +59,7 @@ def closed_form(output, wrt) -> Sym:
     """
     from ..autograd import grad
 
-    with _constants_as_symbols(output):
-        (gradient,) = grad(output, [wrt])
+    (gradient,) = grad(output, [wrt])  # on symbols, grad names the constants (symbolic_twin)
     return gradient.data
 
 
@@ -70,17 +67,25 @@ _RESERVED = {"I", "1", "0"}  # what the printer writes for the identity, ones an
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
-@contextmanager
-def _constants_as_symbols(output):
-    """While the rules run, give every constant matrix of `output`'s tree a symbolic value (a
-    named matrix constant), and every node computed from constants alone the symbolic
-    expression of its op; put the arrays back after.  Otherwise the rules would transpose and
-    multiply the constants as arrays, and the closed form would hold one anonymous matrix."""
+def symbolic_twin(roots):
+    """The trees under `roots` with every constant matrix as a named symbolic constant and every
+    node computed from one holding its symbolic expression, so that the rules transpose and
+    multiply the constants as symbols (otherwise the closed form would hold one anonymous
+    matrix).  Nodes that need no change are shared; the user's nodes are never changed.
+
+    Returns (twin roots, {id(original): twin}, {id(twin): original}).
+    """
     from ..calculus import _all_nodes
+    from ..node import Node, _result
     from .expr import constant_matrix
     from .functions import from_op
 
-    nodes = _all_nodes(output)
+    nodes, seen = [], set()
+    for root in roots:  # each list has operands before results; so has their union
+        for node in _all_nodes(root):
+            if id(node) not in seen:
+                seen.add(id(node))
+                nodes.append(node)
     taken = set().union(*(n.data.symbols() for n in nodes if type(n.data) is Sym))
     taken |= {n.name for n in nodes if n.name}
     anonymous = [n for n in nodes if n.op is None and type(n.data) is not Sym and
@@ -96,27 +101,26 @@ def _constants_as_symbols(output):
         return node.data if type(node.data) is Sym else constant_matrix(
             node.data, generic.get(id(node), node.name))
 
-    saved = []
-    try:
-        for node in nodes:  # operands before results
-            if type(node.data) is Sym:
-                continue
-            if node.op is None:
-                if node.shape == (1, 1) and node.name is None:
-                    continue  # a number: it becomes a numeric constant where it meets a symbol
-                if node.shape == (1, 1):
-                    symbolic = Sym("matrix", (), (node.name, np.array(node.data, np.float64)),
-                                   (1, 1))
-                else:
-                    symbolic = as_symbol(node)
-            else:
-                operands = [x for x in (node.left, node.right) if x is not None]
-                if not any(type(x.data) is Sym for x in operands):
-                    continue
-                symbolic = from_op(node.op, [as_symbol(x) for x in operands], node.attrs)
-            saved.append((node, node.data))
-            node.data = symbolic
-        yield
-    finally:
-        for node, data in saved:
-            node.data = data
+    twin = {}
+    for node in nodes:  # operands before results
+        copy = node
+        if node.op is None:
+            if type(node.data) is not Sym and not (node.shape == (1, 1) and node.name is None):
+                # (an unnamed 1×1 is a number: it becomes a numeric constant where it meets a
+                # symbol)
+                data = (Sym("matrix", (), (node.name, np.array(node.data, np.float64)), (1, 1))
+                        if node.shape == (1, 1) else as_symbol(node))
+                copy = Node(data, requires_grad=node.requires_grad, name=node.name)
+        else:
+            operands = [twin[id(x)] for x in (node.left, node.right) if x is not None]
+            changed = any(t is not x for t, x in zip(operands, (node.left, node.right)))
+            # rebuilt when an operand changed, even if its own data is symbolic already: then
+            # the forward baked the constant in as numbers
+            if changed and any(type(x.data) is Sym for x in operands):
+                copy = _result(from_op(node.op, [as_symbol(x) for x in operands], node.attrs),
+                               node.op, operands[0], operands[1] if len(operands) > 1 else None,
+                               node.attrs, node.requires_grad)
+                copy.name, copy._retains_grad = node.name, node._retains_grad
+        twin[id(node)] = copy
+    originals = {id(copy): node for node in nodes if (copy := twin[id(node)]) is not node}
+    return [twin[id(root)] for root in roots], twin, originals
