@@ -15,116 +15,33 @@ from __future__ import annotations
 
 import numpy as np
 
-import matrixflow as mf
-from matrixflow.backend import to_device
-
-from .workloads import LR, mlp_data, mlp_params, rnn_setup
+from . import workloads
 
 MLP_SIZES, MLP_BATCH = (1024, 4096, 4096, 1), 8192
 RNN_BATCH, RNN_STEPS, RNN_FEATURES, RNN_HIDDEN = 1024, 100, 64, 1024
 
 
 def mlp_matrixflow(sizes=MLP_SIZES, batch=MLP_BATCH, device="cuda", dtype=np.float32):
-    weights, biases = mlp_params(sizes, dtype)
-    X, y = (to_device(a, device) for a in mlp_data(sizes, batch, dtype))
-    params = [mf.Node(p, requires_grad=True).to(device) for p in weights + biases]
-    W, b = params[:len(weights)], params[len(weights):]
-    last = len(W) - 1
-
-    def step():
-        h = X
-        for i in range(len(W)):
-            h = h @ W[i] + b[i]
-            if i != last:
-                h = mf.relu(h)
-        mf.mse_loss(h, y).backward()
-        for p in params:
-            p.data -= LR * p.grad
-            p.grad = None
-
-    return step
+    return workloads.mlp_matrixflow(sizes, batch, dtype, device)
 
 
 def mlp_torch(torch, sizes=MLP_SIZES, batch=MLP_BATCH, device="cuda", dtype=np.float32):
-    weights, biases = mlp_params(sizes, dtype)
-    X, y = (torch.from_numpy(a).to(device) for a in mlp_data(sizes, batch, dtype))
-    params = [torch.tensor(p, requires_grad=True, device=device) for p in weights + biases]
-    W, b = params[:len(weights)], params[len(weights):]
-    last = len(W) - 1
-
-    def step():
-        h = X
-        for i in range(len(W)):
-            h = h @ W[i] + b[i]
-            if i != last:
-                h = torch.relu(h)
-        torch.nn.functional.mse_loss(h, y).backward()
-        with torch.no_grad():
-            for p in params:
-                p -= LR * p.grad
-                p.grad = None
-
-    return step
+    return workloads.mlp_torch(torch, sizes, batch, dtype, device)
 
 
 def rnn_matrixflow(batch=RNN_BATCH, steps=RNN_STEPS, features=RNN_FEATURES, hidden=RNN_HIDDEN,
                    device="cuda", dtype=np.float32):
-    arrays, xs, y = rnn_setup(batch, steps, features, hidden, dtype)
-    Wx, Wh, b, Wo = params = [mf.Node(p, requires_grad=True).to(device) for p in arrays]
-    xs, y = [to_device(x, device) for x in xs], to_device(y, device)
-    h0 = to_device(np.zeros((batch, hidden), dtype), device)
-
-    def step():
-        h = h0
-        for x in xs:
-            h = mf.tanh(x @ Wx + h @ Wh + b)
-        mf.mse_loss(h @ Wo, y).backward()
-        for p in params:
-            p.data -= LR * p.grad
-            p.grad = None
-
-    return step
+    return workloads.rnn_matrixflow(batch, steps, features, hidden, dtype, device)
 
 
 def rnn_torch(torch, batch=RNN_BATCH, steps=RNN_STEPS, features=RNN_FEATURES, hidden=RNN_HIDDEN,
               device="cuda", dtype=np.float32):
-    arrays, xs, y = rnn_setup(batch, steps, features, hidden, dtype)
-    Wx, Wh, b, Wo = params = [torch.tensor(p, requires_grad=True, device=device)
-                              for p in arrays]
-    xs, y = [torch.from_numpy(x).to(device) for x in xs], torch.from_numpy(y).to(device)
-    h0 = torch.zeros(batch, hidden, dtype=xs[0].dtype, device=device)
-
-    def step():
-        h = h0
-        for x in xs:
-            h = torch.tanh(x @ Wx + h @ Wh + b)
-        torch.nn.functional.mse_loss(h @ Wo, y).backward()
-        with torch.no_grad():
-            for p in params:
-                p -= LR * p.grad
-                p.grad = None
-
-    return step
+    return workloads.rnn_torch(torch, batch, steps, features, hidden, dtype, device)
 
 
 def rnn_torch_cudnn(torch, batch=RNN_BATCH, steps=RNN_STEPS, features=RNN_FEATURES,
                     hidden=RNN_HIDDEN, device="cuda"):
-    """The same step with nn.RNN (cuDNN's fused kernels on CUDA): what PyTorch users would run."""
-    _, xs, y = rnn_setup(batch, steps, features, hidden, np.float32)
-    rnn = torch.nn.RNN(features, hidden).to(device)
-    head = torch.nn.Linear(hidden, 1, bias=False).to(device)
-    X, y = torch.from_numpy(np.stack(xs)).to(device), torch.from_numpy(y).to(device)
-    params = [*rnn.parameters(), *head.parameters()]
-
-    def step():
-        states, _ = rnn(X)
-        torch.nn.functional.mse_loss(head(states[-1]), y).backward()
-        with torch.no_grad():
-            for p in params:
-                p -= LR * p.grad
-                p.grad = None
-
-    return step
+    return workloads.rnn_torch_module(torch, batch, steps, features, hidden, np.float32, device)
 
 
 def why_not_here(torch=None) -> str | None:

@@ -17,6 +17,7 @@ from itertools import pairwise
 import numpy as np
 
 import matrixflow as mf
+from matrixflow.backend import to_device
 
 LR = 1e-3
 
@@ -64,10 +65,15 @@ def mlp_numpy(sizes, batch, dtype=np.float64):
     return step
 
 
-def mlp_matrixflow(sizes, batch, dtype=np.float64):
+def _on(device, arrays):
+    """The arrays on `device` (as they are for None: the CPU workloads move nothing)."""
+    return list(arrays) if device is None else [to_device(a, device) for a in arrays]
+
+
+def mlp_matrixflow(sizes, batch, dtype=np.float64, device=None):
     weights, biases = mlp_params(sizes, dtype)
-    X, y = mlp_data(sizes, batch, dtype)
-    params = [mf.Node(p, requires_grad=True) for p in weights + biases]
+    X, y = _on(device, mlp_data(sizes, batch, dtype))
+    params = [mf.Node(p, requires_grad=True) for p in _on(device, weights + biases)]
     W, b = params[:len(weights)], params[len(weights):]
     last = len(W) - 1
 
@@ -85,10 +91,10 @@ def mlp_matrixflow(sizes, batch, dtype=np.float64):
     return step
 
 
-def mlp_torch(torch, sizes, batch, dtype=np.float64):
+def mlp_torch(torch, sizes, batch, dtype=np.float64, device=None):
     weights, biases = mlp_params(sizes, dtype)
-    X, y = (torch.from_numpy(a) for a in mlp_data(sizes, batch, dtype))
-    params = [torch.tensor(p, requires_grad=True) for p in weights + biases]
+    X, y = (torch.from_numpy(a).to(device) for a in mlp_data(sizes, batch, dtype))
+    params = [torch.tensor(p, requires_grad=True, device=device) for p in weights + biases]
     W, b = params[:len(weights)], params[len(weights):]
     last = len(W) - 1
 
@@ -147,10 +153,10 @@ def rnn_numpy(batch=32, steps=50, features=8, hidden=64):
     return step
 
 
-def rnn_matrixflow(batch=32, steps=50, features=8, hidden=64):
-    arrays, xs, y = rnn_setup(batch, steps, features, hidden)
-    Wx, Wh, b, Wo = params = [mf.Node(p, requires_grad=True) for p in arrays]
-    h0 = np.zeros((batch, hidden))
+def rnn_matrixflow(batch=32, steps=50, features=8, hidden=64, dtype=np.float64, device=None):
+    arrays, xs, y = rnn_setup(batch, steps, features, hidden, dtype)
+    Wx, Wh, b, Wo = params = [mf.Node(p, requires_grad=True) for p in _on(device, arrays)]
+    xs, (y, h0) = _on(device, xs), _on(device, (y, np.zeros((batch, hidden), dtype)))
 
     def step():
         h = h0
@@ -164,11 +170,12 @@ def rnn_matrixflow(batch=32, steps=50, features=8, hidden=64):
     return step
 
 
-def rnn_torch(torch, batch=32, steps=50, features=8, hidden=64):
-    arrays, xs, y = rnn_setup(batch, steps, features, hidden)
-    Wx, Wh, b, Wo = params = [torch.tensor(p, requires_grad=True) for p in arrays]
-    xs, y = [torch.from_numpy(x) for x in xs], torch.from_numpy(y)
-    h0 = torch.zeros(batch, hidden, dtype=torch.float64)
+def rnn_torch(torch, batch=32, steps=50, features=8, hidden=64, dtype=np.float64, device=None):
+    arrays, xs, y = rnn_setup(batch, steps, features, hidden, dtype)
+    Wx, Wh, b, Wo = params = [torch.tensor(p, requires_grad=True, device=device)
+                              for p in arrays]
+    xs, y = [torch.from_numpy(x).to(device) for x in xs], torch.from_numpy(y).to(device)
+    h0 = torch.zeros(batch, hidden, dtype=xs[0].dtype, device=device)
 
     def step():
         h = h0
@@ -183,11 +190,13 @@ def rnn_torch(torch, batch=32, steps=50, features=8, hidden=64):
     return step
 
 
-def rnn_torch_module(torch, batch=32, steps=50, features=8, hidden=64):
-    _, xs, y = rnn_setup(batch, steps, features, hidden)
-    rnn = torch.nn.RNN(features, hidden, batch_first=False).double()
-    head = torch.nn.Linear(hidden, 1, bias=False).double()
-    X, y = torch.from_numpy(np.stack(xs)), torch.from_numpy(y)
+def rnn_torch_module(torch, batch=32, steps=50, features=8, hidden=64, dtype=np.float64,
+                     device=None):
+    """The same step with nn.RNN (on CUDA, cuDNN's fused kernels): what PyTorch users run."""
+    _, xs, y = rnn_setup(batch, steps, features, hidden, dtype)
+    X, y = torch.from_numpy(np.stack(xs)).to(device), torch.from_numpy(y).to(device)
+    rnn = torch.nn.RNN(features, hidden, batch_first=False).to(device, X.dtype)
+    head = torch.nn.Linear(hidden, 1, bias=False).to(device, X.dtype)
     params = [*rnn.parameters(), *head.parameters()]
 
     def step():

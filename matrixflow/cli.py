@@ -395,6 +395,10 @@ def main(argv=None) -> int:
             try:
                 return explain_expression(args.expression, args.wrt,
                                           _parse_shapes(args.shape), args.seed)
+            except OverflowError:  # 9 ** 9 ** 9: no float holds it
+                print("matrixflow explain: a number in the expression is too large for a "
+                      "float (above about 1.8e308)", file=sys.stderr)
+                return 2
             except (ExpressionError, ValueError, KeyError, TypeError, IndexError) as exc:
                 # a mistake in the expression or the shapes: one line, no traceback
                 message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .autograd import _topological_order, grad
-from .gradcheck import _as_inputs, _as_outputs, numerical_grad
+from .gradcheck import _as_inputs, _as_outputs, _float64_copies, numerical_grad
 
 
 @dataclass
@@ -88,15 +88,6 @@ class LocalFailure:
                 "second_order": self.second_order}
 
 
-def _float64_copies(inputs):
-    """Fresh float64 host leaves with the inputs' values, requires_grad and names (C order:
-    perturbing data.reshape(-1) must perturb the input)."""
-    from .node import Node
-
-    return [Node(np.array(x.numpy(), dtype=np.float64, order="C"),
-                 requires_grad=x.requires_grad, name=x.name) for x in inputs]
-
-
 def _local_differences(node, position, eps, rng):
     """For one operand of one op node: the rule's Ā for a random seed Ȳ, and finite differences
     of ⟨Ȳ, forward⟩ — central, forward (x + ε) and backward (x − ε) — entry by entry."""
@@ -141,7 +132,7 @@ def first_bad_op(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     the search goes on past it, and the wrong rule found lists it in `kinks_passed`.  When only
     kinks disagree, the first of them is returned with kink=True.
     """
-    nodes = _float64_copies(_as_inputs(inputs))
+    nodes = _float64_copies(_as_inputs(inputs), host=True)
     outputs = [o for o in _as_outputs(fn(*nodes), "first_bad_op") if o.requires_grad]
     if not outputs:
         return None
@@ -186,7 +177,7 @@ def first_bad_graph_rule(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     from .node import Node
     from .ops.base import apply1, apply2
 
-    nodes = _float64_copies(_as_inputs(inputs))
+    nodes = _float64_copies(_as_inputs(inputs), host=True)
     outputs = [o for o in _as_outputs(fn(*nodes), "first_bad_graph_rule") if o.requires_grad]
     rng = np.random.default_rng(seed)
     visited = 0
@@ -228,7 +219,7 @@ def _graph_rule_error(rule, leaves, eps):
     """The largest |analytic − numeric| over the Jacobians of `rule` (already known to fail)."""
     from .gradcheck import analytic_jacobians, numerical_jacobians
 
-    copies = _float64_copies(leaves)
+    copies = _float64_copies(leaves, host=True)
     _, analytic = analytic_jacobians(rule, copies)
     numeric = numerical_jacobians(rule, copies, eps)
     return float(max(np.nanmax(np.abs(a - n)) for a, n in zip(analytic, numeric)
@@ -281,7 +272,7 @@ def first_nonfinite(fn, inputs):
     (in backward order) whose rule makes one from finite values; None when all are finite."""
     from .calculus import _all_nodes
 
-    nodes = _float64_copies(_as_inputs(inputs))
+    nodes = _float64_copies(_as_inputs(inputs), host=True)
     outputs = _as_outputs(fn(*nodes), "first_nonfinite")
     order, seen = [], set()
     for output in outputs:
@@ -351,7 +342,7 @@ def verify(fn, inputs, gradient=None, eps=1e-6, atol=1e-5, rtol=1e-3, use_torch=
     The gradient is of L = tr(Ȳᵀ fn(inputs)); Ȳ = `gradient`, or [[1]] for a 1×1 output, or a
     fixed random matrix otherwise.
     """
-    nodes = _float64_copies(_as_inputs(inputs))
+    nodes = _float64_copies(_as_inputs(inputs), host=True)
     outputs = _as_outputs(fn(*nodes), "verify")
     if len(outputs) != 1:
         raise ValueError("verify: the function must return one Node")

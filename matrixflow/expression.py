@@ -292,4 +292,7 @@ def _evaluate(node, values):
         return _evaluate(node.value, values)[_index(node.slice)]
     if isinstance(node, ast.Name):
         return values[node.id]
-    return _literal(node)
+    number = _literal(node)
+    # arithmetic on numbers is float arithmetic, so 9 ** 9 ** 9 overflows at once instead of
+    # computing a Python integer with 370 million digits
+    return float(number) if isinstance(number, int) and not isinstance(number, bool) else number

@@ -55,19 +55,21 @@ def _as_outputs(result, where) -> list[Node]:
     return outputs
 
 
-def _float64_copies(inputs: list[Node]) -> list[Node]:
-    """Fresh float64 leaves with the inputs' values, requires_grad and names.
+def _float64_copies(inputs: list[Node], host: bool = False) -> list[Node]:
+    """Fresh float64 leaves with the inputs' values, requires_grad and names, on the inputs'
+    device (on the host with `host=True`).
 
     Row-major (C order) so that `data.reshape(-1)` is a view: perturbing an entry of it must
     perturb the input the function sees.
     """
-    return [Node(_float64_copy(x), requires_grad=x.requires_grad, name=x.name) for x in inputs]
+    return [Node(_float64_copy(x, host), requires_grad=x.requires_grad, name=x.name)
+            for x in inputs]
 
 
-def _float64_copy(x: Node):
+def _float64_copy(x: Node, host: bool = False):
     """x's values as a fresh C-order float64 array on x's device: a check of GPU inputs runs
     on the GPU (only the Jacobians, built from .numpy(), are on the host)."""
-    if is_cupy_array(x.data):
+    if is_cupy_array(x.data) and not host:
         return array_module(x.data).array(x.data, dtype=np.float64, order="C")
     return np.array(x.numpy(), dtype=np.float64, order="C")
 

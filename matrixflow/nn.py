@@ -12,7 +12,6 @@ saved with the parameters but not trained.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterator
 
 import numpy as np
@@ -21,7 +20,7 @@ from . import ops
 from .backend import array_module, check_device, device_of, is_cupy_array, to_device
 from .node import Node
 from .ops.images import positive_int
-from .ops.layers import as_batch, check_number, device_generator, normalise
+from .ops.layers import as_batch, check_dropout_p, check_number, device_generator, normalise
 
 # ---- initialisers --------------------------------------------------------------------------
 # Each returns an array for a weight of shape (fan_in, fan_out), drawn from `rng`
@@ -362,7 +361,11 @@ class Sequential(Module):
         """One module, or for a slice the Sequential of those modules (as torch), so that
         `model[:-1](x)` runs the first layers."""
         if isinstance(index, slice):
-            return Sequential(*self.layers[index])
+            part = Sequential()
+            # set without __setattr__: the slice's paths (layers.0 for what is layers.2 here)
+            # must not rename the parameters this model shares with it
+            object.__setattr__(part, "layers", list(self.layers[index]))
+            return part
         return self.layers[index]
 
     def __iter__(self):
@@ -434,10 +437,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, *, rng=None):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p is the probability of zeroing an entry and must be in "
-                             f"[0, 1], got {p!r}")
-        self.p = float(p)
+        self.p = check_dropout_p("Dropout", p)
         self.rng = np.random.default_rng(rng)
         self._device_rngs = {}  # GPU id → CuPy generator, seeded once from self.rng
 

@@ -54,6 +54,18 @@ def test_gradcheck_names_the_planted_wrong_rule(fn, op, operand):
     assert culprit.operand_shapes[0] == shapes[0]
 
 
+def test_a_broadcast_operand_on_the_way_is_not_blamed():
+    # (sin(X) + b) with b a 1×3 row: add's rule gives b a Ȳ-shaped gradient that the local
+    # check must sum back to b's shape before comparing, as the walk does
+    rng = np.random.default_rng(0)
+    W = mf.Node(rng.standard_normal((3, 1)), requires_grad=True)
+    b = mf.Node(rng.standard_normal((1, 3)), requires_grad=True)
+    X = mf.Node(rng.standard_normal((2, 3)), requires_grad=True)
+    with pytest.raises(mf.GradcheckError) as caught:
+        mf.gradcheck(lambda W, b, X: mf.sum((apply1(SIGN_ERROR, X) + b) @ W), [W, b, X])
+    assert caught.value.culprit is not None and caught.value.culprit.op == "sin_sign_error"
+
+
 def test_every_registry_op_passes_the_local_check():
     from matrixflow.diagnose import first_bad_op
 

@@ -216,3 +216,10 @@ def test_wrong_image_and_layer_arguments_are_one_line_errors(text, message, caps
     assert cli.main(["explain", text, "--wrt", "X"]) == 2
     captured = capsys.readouterr()
     assert message in captured.err and captured.err.count("\n") == 1 and captured.out == ""
+
+
+def test_integer_powers_of_numbers_overflow_at_once_instead_of_hanging(capsys):
+    from matrixflow.cli import main
+
+    code = main(["explain", "sum(X) * 9 ** 9 ** 9", "--wrt", "X", "--shape", "X=2x2"])
+    assert code == 2 and "too large for a float" in capsys.readouterr().err

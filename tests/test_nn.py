@@ -193,3 +193,13 @@ def test_a_slice_of_a_sequential_is_a_sequential_sharing_its_layers():
 def test_layer_sizes_are_refused_not_truncated(build, message):
     with pytest.raises((TypeError, ValueError), match=message):
         build()
+
+
+def test_slicing_a_sequential_leaves_its_parameter_names_alone():
+    model = nn.Sequential(nn.Linear(2, 3, rng=0), nn.ReLU(), nn.Linear(3, 1, rng=1))
+    names = [p.name for p in model.parameters()]
+    tail = model[2:]
+    assert [p.name for p in model.parameters()] == names
+    assert names == ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"]
+    x = np.ones((4, 3))
+    np.testing.assert_array_equal(tail(x).data, model.layers[2](x).data)

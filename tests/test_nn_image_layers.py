@@ -307,3 +307,11 @@ def test_batch_norm1d_loads_a_pytorch_state_dict_with_its_1_d_entries():
     with pytest.raises(ValueError, match=r"running_var has shape \(1, 3\), the state gives "
                                          r"\(4,\)"):
         layer.load_state_dict({**state, "running_var": np.ones(4)})
+
+
+def test_im2col_always_returns_memory_of_its_own():
+    # a kernel covering the whole image makes the patches a plain reshape of the input
+    X = np.random.default_rng(0).random((2, 16))
+    P = mf.im2col(X, (1, 4, 4), 4)
+    assert not np.shares_memory(P, X) and P.flags.writeable
+    np.testing.assert_array_equal(P, X)

@@ -293,3 +293,17 @@ def test_a_failed_backward_changes_no_gradient():
     with pytest.raises(np.linalg.LinAlgError, match=r"logdet \(backward\)"):
         y.backward()
     assert x.grad is None and singular.grad is None
+
+
+@pytest.mark.parametrize("second_use",
+                         ["a + b", "a.T + b", "mf.reshape(a, 1, 4).reshape(2, 2) + b"])
+def test_an_array_the_walk_hands_to_two_operands_is_never_added_into(second_use):
+    # add gives its operands one and the same Ȳ (transpose and reshape a view of it); when a
+    # later rule adds into what a has gathered, b's gradient must not change with it
+    a = mf.Node(np.ones((2, 2)), requires_grad=True)
+    b = mf.Node(np.ones((2, 2)), requires_grad=True)
+    v = a * 2.0  # a's second consumer, visited after the add
+    u = eval(second_use)
+    (mf.sum(u * 3.0) + mf.sum(v)).backward()
+    np.testing.assert_array_equal(b.grad, np.full((2, 2), 3.0))
+    np.testing.assert_array_equal(a.grad, np.full((2, 2), 5.0))

@@ -169,8 +169,11 @@ def _im2col(A, image_shape, kernel, stride, padding):
     windows = _windows(A, image_shape, kernel, stride, padding)
     n, channels, rows, cols = windows.shape[:4]
     # (H', W', N, C, kh, kw): one patch per row, the N images of a position side by side
-    return windows.transpose(2, 3, 0, 1, 4, 5).reshape(rows * cols * n,
-                                                       channels * kernel[0] * kernel[1])
+    patches = windows.transpose(2, 3, 0, 1, 4, 5).reshape(rows * cols * n,
+                                                          channels * kernel[0] * kernel[1])
+    # one window per image (the kernel covers it) reshapes to a view of the input: a result
+    # must own its memory, as every other op's does
+    return patches.copy() if patches.base is not None else patches
 
 
 def _col2im(A, image_shape, kernel, stride, padding):

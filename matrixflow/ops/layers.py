@@ -70,9 +70,7 @@ def dropout(x, p=0.5, training=True, *, rng=None, mask=None):
     the mask is drawn there, by a CuPy generator seeded from `rng` (or `rng` itself when it is
     a CuPy Generator), so a seeded run repeats; a given mask is copied to x's device.
     """
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: p is the probability of zeroing an entry and must be in "
-                         f"[0, 1], got {p!r}")
+    check_dropout_p("dropout", p)
     if not hasattr(x, "shape"):
         from ..node import Node
 
@@ -199,6 +197,14 @@ def _row(name, what, parameter, columns):
         raise ValueError(f"{name}: {what} has shape {shape}, but the input has {columns} "
                          f"columns; give one entry per column, ({columns},) or (1, {columns})")
     return parameter
+
+
+def check_dropout_p(name, p):
+    """p, the probability of zeroing an entry, in [0, 1]; else a ValueError naming `name`."""
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name}: p is the probability of zeroing an entry and must be in "
+                         f"[0, 1], got {p!r}")
+    return float(p)
 
 
 def check_number(name, what, number, low, high=None, otherwise=""):
