@@ -181,10 +181,11 @@ def _same_device(op: Op, A, B) -> None:
         raise error
 
 
-def _with_number(op: Op, a, b, attrs):
-    """op(a, b) where one operand is a Node of NumPy data and the other a Python number (x * 0.9,
-    1 - x): the hot path of training loops, without the general conversions.  None when the
-    operands are anything else."""
+def _with_number(op: Op, a, b):
+    """(a, b, A, B) for one operand a Node of NumPy data and the other a Python number (x * 0.9,
+    1 - x): the number as its cached constant leaf, and as the array the forward computes with
+    (its 0-d view for a broadcasting op).  The hot path of training loops, without the general
+    conversions; None when the operands are anything else."""
     if a.__class__ is Node:
         node, number, number_right = a, b, True
     else:
@@ -196,16 +197,9 @@ def _with_number(op: Op, a, b, attrs):
         return None  # an op that checks its operands' shapes wants the 1×1 constant
     leaf, zero_d = _scalar_constant(number, node.data.dtype)
     constant = zero_d if op.broadcasting else leaf.data
-    arrays = (node.data, constant) if number_right else (constant, node.data)
-    try:
-        data = op.forward(*arrays, **attrs) if attrs else op.forward(*arrays)
-    except (ValueError, IndexError, np.linalg.LinAlgError) as exc:
-        raise _failure(op, exc, arrays) from exc
-    if not _grad_enabled.get():
-        return _leaf(data)
     if number_right:
-        return _result(data, op, node, leaf, attrs, node.requires_grad)
-    return _result(data, op, leaf, node, attrs, node.requires_grad)
+        return node, leaf, node.data, constant
+    return leaf, node, constant, node.data
 
 
 def _array_pair(value, like: Node) -> bool:
@@ -262,12 +256,13 @@ def apply2(op: Op, a, b, attrs=None):
     A Python scalar or array operand beside a Node becomes a constant leaf of the Node's
     precision.
     """
+    numbers = None
     if a.__class__ is not Node or b.__class__ is not Node:  # the common case skips this
         if a.__class__ is Node or b.__class__ is Node:
-            result = _with_number(op, a, b, attrs)
-            if result is not None:
-                return result
-        if a.__class__ is Node and _array_pair(b, a):
+            numbers = _with_number(op, a, b)
+        if numbers is not None:
+            a, b, data_a, data_b = numbers  # (an op with a check never takes this path)
+        elif a.__class__ is Node and _array_pair(b, a):
             b = _leaf(b)
         elif b.__class__ is Node and _array_pair(a, b):
             a = _leaf(a)
@@ -280,9 +275,10 @@ def apply2(op: Op, a, b, attrs=None):
                 a = _operand(op, a, b if b_is_node else None)
             if not b_is_node:
                 b = _operand(op, b, a)
-    data_a, data_b = a.data, b.data
-    if op.check is not None:
-        op.check(data_a, data_b, **attrs) if attrs else op.check(data_a, data_b)
+    if numbers is None:
+        data_a, data_b = a.data, b.data
+        if op.check is not None:
+            op.check(data_a, data_b, **attrs) if attrs else op.check(data_a, data_b)
     # Two NumPy arrays skip this with the two comparisons a symbols test alone would cost.
     if data_a.__class__ is not data_b.__class__ or data_a.__class__ is not _NDARRAY:
         if data_a.__class__ is Sym or data_b.__class__ is Sym:
