@@ -64,6 +64,16 @@ def _fits_alike(cpu, gpu, X, attributes):
             np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
 
 
+def _fit_cpu_then_device(spy, models, X, y, **fit_params):
+    """Fit each model in turn, quietly; the spy then holds what the last (device) fit did."""
+    for model in models:
+        spy.clear()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, y, **fit_params)
+    return models
+
+
 MLP_SETTINGS = [dict(), dict(solver="sgd", early_stopping=True, learning_rate="adaptive"),
                 dict(loss="poisson", alpha=0.01)]
 
@@ -77,15 +87,9 @@ def test_mlp_regressor_fits_on_the_device_as_on_the_cpu(cp, spy, settings):
     if settings.get("loss") == "poisson":
         y = np.abs(y)
     weights = rng.uniform(0.5, 1.5, len(y)) if "loss" in settings else None
-    fitted = []
-    for device in ("cpu", "cuda"):
-        model = MLPRegressor(hidden_layer_sizes=(8,), max_iter=15, random_state=0,
-                             device=device, **settings)
-        spy.clear()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            fitted.append(model.fit(X, y, sample_weight=weights))
-    cpu, gpu = fitted
+    cpu, gpu = _fit_cpu_then_device(
+        spy, [MLPRegressor(hidden_layer_sizes=(8,), max_iter=15, random_state=0, device=d,
+                           **settings) for d in ("cpu", "cuda")], X, y, sample_weight=weights)
     _fits_alike(cpu, gpu, X, ["coefs_", "intercepts_"])
     assert spy and all(spy)  # the GPU fit's steps ran, all on the device
     state = gpu._optimizer.state_arrays()
@@ -130,13 +134,9 @@ def test_mlp_classifier_fits_on_the_device_as_on_the_cpu(cp, spy, binary):
 
     X, _, _ = _data()
     y = (X[:, 0] > 0).astype(int) + (0 if binary else (X[:, 1] > 0))
-    cpu, gpu = (MLPClassifier(hidden_layer_sizes=(8,), max_iter=15, random_state=0,
-                              early_stopping=binary, device=d) for d in ("cpu", "cuda"))
-    for model in (cpu, gpu):
-        spy.clear()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(X, y)
+    cpu, gpu = _fit_cpu_then_device(
+        spy, [MLPClassifier(hidden_layer_sizes=(8,), max_iter=15, random_state=0,
+                            early_stopping=binary, device=d) for d in ("cpu", "cuda")], X, y)
     assert spy and all(spy)
     _fits_alike(cpu, gpu, X, ["coefs_", "intercepts_"])
     probabilities = gpu.predict_proba(X)
@@ -154,13 +154,9 @@ def test_rnn_regressor_fits_on_the_device_as_on_the_cpu(cp, spy, settings, tmp_p
     rng = np.random.default_rng(0)
     X = rng.standard_normal((40, 5, 2))
     y = X[:, :, :1].cumsum(axis=1) if settings.get("num_layers") else X.sum(axis=(1, 2))
-    cpu, gpu = (RNNRegressor(6, max_iter=8, random_state=0, device=d, **settings)
-                for d in ("cpu", "cuda"))
-    for model in (cpu, gpu):
-        spy.clear()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(X, y)
+    cpu, gpu = _fit_cpu_then_device(
+        spy, [RNNRegressor(6, max_iter=8, random_state=0, device=d, **settings)
+              for d in ("cpu", "cuda")], X, y)
     assert spy and all(spy)
     _fits_alike(cpu, gpu, X, [])
     np.testing.assert_allclose(gpu.grad_norm_curve_, cpu.grad_norm_curve_, rtol=1e-12)
