@@ -272,12 +272,14 @@ def _seed(root, gradient, label, create_graph):
                 f"(the seed Ȳ = ∂L/∂Y, an array of shape {shape}); or reduce it first, "
                 "e.g. y.sum().backward()"
             )
+        seed = _unit_seed(root.data)
         if not create_graph:
-            return _unit_seed(root.data)
+            return seed
+        from .node import _leaf
+
+        return _leaf(seed.copy())  # a graph's leaf of its own, not the shared read-only seed
     from .node import Node, _leaf, to_matrix
 
-    if gradient is None:
-        return _leaf(_unit_seed(root.data).copy())
     if isinstance(gradient, Node):
         if gradient.shape != shape:
             raise ValueError(
