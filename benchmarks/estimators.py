@@ -40,9 +40,8 @@ def diabetes():
 
 
 def mlp_jobs(X, y, **params):
+    from matrixflow.models import MLPRegressor
     from sklearn.neural_network import MLPRegressor as SklearnMLP
-
-    from models import MLPRegressor
 
     params = {"random_state": 0, "n_iter_no_change": np.inf, **params}
     return {
@@ -62,8 +61,7 @@ def sequences(n, steps, seed=0):
 
 def rnn_jobs(X, y, hidden, batch, epochs):
     import torch
-
-    from models import RNNRegressor
+    from matrixflow.models import RNNRegressor
 
     n, _, features = X.shape
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y[:, None])

@@ -5,8 +5,8 @@ convolutional net that beats both.
     python examples/digits.py --mnist DIR  # MNIST from its four IDX files in DIR (bring them)
 
 On the digits (real handwritten digits, 8×8 pixels, a fixed stratified split) it fits
-models.MLPClassifier and sklearn.neural_network.MLPClassifier with the same settings — they
-make the same random draws and the same updates, so their accuracies agree — and then a
+matrixflow.models.MLPClassifier and sklearn.neural_network.MLPClassifier with the same settings
+— they make the same random draws and the same updates, so their accuracies agree — and then a
 convolutional net built from matrixflow.nn (Conv2d → ReLU → MaxPool2d → Linear) trained with
 matrixflow.optim.Adam over a matrixflow.data.DataLoader.  Every image is a row of the input
 matrix, its pixels in (channel, row, column) order.
@@ -24,6 +24,7 @@ import time
 import warnings
 
 import numpy as np
+from matrixflow.models import MLPClassifier
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -33,7 +34,6 @@ from threadpoolctl import threadpool_limits
 import matrixflow as mf
 from matrixflow import nn, optim
 from matrixflow.data import ArrayDataset, DataLoader, load_mnist
-from models import MLPClassifier
 
 MLP_SETTINGS = dict(hidden_layer_sizes=(100,), max_iter=500, random_state=0)
 CONV_SETTINGS = dict(channels=32, epochs=20, batch_size=32, lr=1e-2, seed=0)

@@ -7,14 +7,21 @@ gradient rule is derived with the trace trick, from dL = tr(Ȳᵀ dY) to tr(Ā�
     X = mf.Node([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     y = mf.trace(X.T @ X)
     y.backward()          # X.grad == 2·X
+
+
+The package is built in layers, each importing only the ones below it: the engine (`node`,
+`autograd`, `grad_mode`, `graph`, `backend`, `matrix_data`, `symbolic_hooks`, `ops/`); above it
+the verification room (`verification/`), the teaching room (`teaching/`, which also uses the
+verifier's checks) and the training room (`nn/`, `optim/`, `data`, and the estimators in
+`matrixflow.models`, which alone import scikit-learn and are not imported here).
 """
 
+import os as _os
+
 from . import data, nn, ops, optim
-from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import grad
 from .backend import DeviceMismatchError, cuda_available, device_of
-from .calculus import derivation, explain, render, to_dot
-from .diagnose import verify
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .node import Node
 from .ops import (
     REGISTRY,
@@ -63,9 +70,20 @@ from .ops import (
     trace,
     transpose,
 )
-from .symbolic import Sym, closed_form, symbols
+from .teaching import Sym, closed_form, derivation, explain, render, symbols, to_dot
+from .verification import GradcheckError, gradcheck, gradgradcheck, numerical_grad, verify
 
 __version__ = "0.1.0"
+
+# An install maps the repository's models/ folder onto matrixflow.models.  Run from a checkout
+# without installing (python -m benchmarks, python examples/digits.py), this package is the
+# source folder: let it find the estimators in the same place, through its search path.
+_root = _os.path.dirname(__path__[0])
+if (not _os.path.isdir(_os.path.join(__path__[0], "models"))
+        and _os.path.isfile(_os.path.join(_root, "models", "__init__.py"))
+        and _os.path.isfile(_os.path.join(_root, "models", "_mlp_base.py"))):
+    __path__.append(_root)
+del _root
 
 __all__ = [
     "REGISTRY",

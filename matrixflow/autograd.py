@@ -5,90 +5,22 @@ requires grad in reverse topological order (each node after all the nodes built 
 calls its op's rule once per operand with the node's *total* gradient from all its consumers.
 Shared sub-expressions therefore cost O(nodes), never O(paths), and a chain of any length works.
 
-`no_grad()` switches graph building off for the current thread or async context (a ContextVar).
+Grad modes (`no_grad()` and its kin) live in `grad_mode`; the orders the walk visits, in `graph`.
 """
 
 from __future__ import annotations
 
-import functools
-from contextvars import ContextVar
 from heapq import heappop, heappush
 from sys import getrefcount
 
 import numpy as np
 
+from . import node as _node
+from . import symbolic_hooks as _symbolic
 from .backend import DeviceMismatchError, array_module, device_of, is_cupy_array, to_device
-
-_grad_enabled: ContextVar[bool] = ContextVar("matrixflow_grad_enabled", default=True)
-
-
-def is_grad_enabled() -> bool:
-    """Whether ops record the tree (False inside `no_grad()`)."""
-    return _grad_enabled.get()
-
-
-class _GradMode:
-    """Sets grad mode inside `with` and restores it after; reusable, nestable, and usable as a
-    decorator with or without parentheses (`@mf.no_grad` and `@mf.no_grad()`)."""
-
-    enabled = True
-
-    def __new__(cls, func=None):
-        if callable(func):  # bare @no_grad on a function
-            return cls()(func)
-        return super().__new__(cls)
-
-    def __init__(self, func=None):
-        self._tokens = []
-
-    def __enter__(self):
-        self._tokens.append(_grad_enabled.set(self.enabled))
-        return self
-
-    def __exit__(self, *exc_info):
-        _grad_enabled.reset(self._tokens.pop())
-        return False
-
-    def __call__(self, func):
-        mode = type(self)
-
-        @functools.wraps(func)
-        def run_in_mode(*args, **kwargs):
-            with mode():
-                return func(*args, **kwargs)
-
-        return run_in_mode
-
-
-class no_grad(_GradMode):  # lower case: used like a function, as torch.no_grad
-    """`with mf.no_grad():` (or `@mf.no_grad`) builds no graph: results are constant leaves."""
-
-    enabled = False
-
-
-class enable_grad(_GradMode):
-    """Turn graph building back on inside a `no_grad()` block."""
-
-    enabled = True
-
-
-class set_grad_enabled:  # as torch.set_grad_enabled
-    """Switch graph building on or off now; as a context manager, restore the old mode on exit.
-
-    `mf.set_grad_enabled(False)` takes effect at once, as in PyTorch, for the current thread or
-    async context.
-    """
-
-    def __init__(self, mode: bool):
-        self._previous = _grad_enabled.get()
-        _grad_enabled.set(bool(mode))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        _grad_enabled.set(self._previous)
-        return False
+from .grad_mode import enable_grad
+from .graph import leading_to
+from .node import Node, _leaf, to_matrix
 
 
 def backward(root, gradient=None) -> None:
@@ -153,8 +85,6 @@ def grad(
     outputs do not depend on raises, unless `allow_unused=True` (its entry is None) or
     `materialize_grads=True` (its entry is zeros), as in `torch.autograd.grad`.
     """
-    from .node import Node, _leaf
-
     if gradient is not None and grad_outputs is not None:
         raise TypeError("grad: pass the seed as gradient= or grad_outputs=, not both")
     if gradient is None:
@@ -231,20 +161,16 @@ def grad(
 
 
 def _symbolic_twin(roots):
-    from .symbolic import symbolic_twin  # symbolic/ imports the walk
-
-    return symbolic_twin(roots)
+    return _symbolic.twin(roots)
 
 
 def _is_symbolic(node) -> bool:
-    return type(node.data).__name__ == "Sym"
+    return type(node.data) is _symbolic.Matrix
 
 
 def _as_sym(data):
     """A gradient as a symbolic matrix: one that depends on no symbol comes out as numbers."""
-    from .symbolic.expr import Sym, constant_matrix
-
-    return data if isinstance(data, Sym) else constant_matrix(data)
+    return data if type(data) is _symbolic.Matrix else _symbolic.constant(data)
 
 
 _UNIT_SEEDS: dict = {}  # dtype → a read-only [[1]], the seed of a 1×1 root on NumPy data
@@ -275,11 +201,7 @@ def _seed(root, gradient, label, create_graph):
         seed = _unit_seed(root.data)
         if not create_graph:
             return seed
-        from .node import _leaf
-
         return _leaf(seed.copy())  # a graph's leaf of its own, not the shared read-only seed
-    from .node import Node, _leaf, to_matrix
-
     if isinstance(gradient, Node):
         if gradient.shape != shape:
             raise ValueError(
@@ -317,37 +239,6 @@ def _check_seed_device(seed, root_data, label):
             f"(mf.Node(g).to({device_of(root_data)!r}), or cupy.asarray(g))")
 
 
-def _topological_order(roots):
-    """Nodes reachable from `roots` that require grad, each after all of its operands."""
-    order = []
-    visited = set()
-    stack = [(root, False) for root in reversed(roots)]
-    while stack:
-        node, operands_done = stack.pop()
-        if operands_done:
-            order.append(node)
-            continue
-        if node in visited:
-            continue
-        visited.add(node)
-        stack.append((node, True))
-        right, left = node.right, node.left
-        if right is not None and right.requires_grad and right not in visited:
-            stack.append((right, False))
-        if left is not None and left.requires_grad and left not in visited:
-            stack.append((left, False))
-    return order
-
-
-def _leading_to(roots, targets):
-    """The nodes below `roots` from which some target can be reached (targets included)."""
-    leading = set()
-    for node in _topological_order(roots):  # operands come first, so their marks are ready
-        if node in targets or node.left in leading or node.right in leading:
-            leading.add(node)
-    return leading
-
-
 def _walk(roots, seeds, create_graph, targets):
     """Run the rules from `roots` down; return [(node, total gradient)] for the nodes asked for.
 
@@ -356,7 +247,7 @@ def _walk(roots, seeds, create_graph, targets):
     runs — once.  `targets` is a set of nodes (mf.grad: only paths to them are followed) or None
     (backward: every leaf, and every node that retains its grad, is collected).
     """
-    wanted = _leading_to(roots, targets) if targets is not None else None
+    wanted = leading_to(roots, targets) if targets is not None else None
     pending = {}
     heap = []
     for root, seed in zip(roots, seeds):
@@ -446,3 +337,6 @@ def _private(array, references) -> bool:
     (tests/test_walk.py checks the counts): then nothing else can see a change to it."""
     return (array.base is None and getattr(array.flags, "writeable", True)
             and getrefcount(array) <= references)
+
+
+_node._bind_walk(backward)

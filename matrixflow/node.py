@@ -13,92 +13,26 @@ They are thin: each calls the op of the same name in `matrixflow.ops`.
 from __future__ import annotations
 
 import itertools
-import math
-import numbers
 
 import numpy as np
 
-from .backend import array_module, device_of, is_cupy_array, to_device
-from .symbolic.expr import Sym
-
-_KEPT_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+from . import symbolic_hooks as _symbolic
+from .backend import device_of, to_device
+from .matrix_data import as_matrix
 
 
 def to_matrix(data, dtype=None):
-    """Return `data` as a 2-D floating array, or raise an error that says how to fix it.
-
-    A scalar becomes 1×1; ints and bools become float64 (or `dtype` when given, which is how an
-    op operand takes its partner's precision); float32 and float64 are kept.  NumPy arrays are
-    not copied when they already fit, as with `np.asarray`.
-    """
+    """`data` as a 2-D floating array (see `matrix_data.as_matrix`); a Node gives its data, and
+    a list holding Nodes is refused (copying a Node's numbers would cut it from its tree)."""
     if isinstance(data, Node):
         return data.data
-    if type(data) is Sym:
-        return data
-    if isinstance(data, (numbers.Number, np.number, np.bool_)):
-        if isinstance(data, (complex, np.complexfloating)):
-            raise TypeError(
-                f"matrixflow works on real matrices; got the complex scalar {data!r}: "
-                "pass its real part (x.real) and imaginary part (x.imag) as separate real values"
-            )
-        if isinstance(data, np.floating) and data.dtype in _KEPT_FLOATS and dtype is None:
-            return np.full((1, 1), data, dtype=data.dtype)
-        return np.full((1, 1), data, dtype=dtype or np.float64)
-    if is_cupy_array(data):
-        array = data
-    else:
-        if isinstance(data, str):
-            raise TypeError(
-                f"matrix data must be numbers, got the string {data!r}: "
-                "convert it first, e.g. float(text) or np.loadtxt(...)"
-            )
-        if type(data).__module__ == "torch":
-            raise TypeError("matrixflow does not take torch tensors; use t.detach().numpy() "
-                            "(the tensor's own graph stays in PyTorch)")
-        if isinstance(data, (list, tuple)) and _holds_a_node(data):
-            raise TypeError(
-                "matrix data must be numbers, got a list holding Nodes: a Node is not copied "
-                "into a new matrix (that would cut it from its tree); join Nodes with "
-                "mf.concat([...], axis) instead"
-            )
-        try:
-            array = np.asarray(data)
-        except ValueError as exc:  # ragged nested lists
-            raise ValueError(
-                f"matrix data must be rectangular: every row the same length ({exc}); "
-                "pad the rows or build the matrix with np.array first"
-            ) from exc
-    kind = array.dtype.kind
-    if kind == "c":
+    if isinstance(data, (list, tuple)) and _holds_a_node(data):
         raise TypeError(
-            f"matrixflow works on real matrices; got complex data of dtype {array.dtype}: "
-            "pass x.real and x.imag as separate real matrices"
+            "matrix data must be numbers, got a list holding Nodes: a Node is not copied "
+            "into a new matrix (that would cut it from its tree); join Nodes with "
+            "mf.concat([...], axis) instead"
         )
-    if kind not in "fiub":
-        raise TypeError(
-            f"matrix data must be numbers (int, float or bool); got dtype {array.dtype} "
-            f"from {type(data).__name__}: convert it with np.asarray(x, dtype=float)"
-        )
-    if array.ndim != 2:
-        if array.ndim == 0:
-            array = array.reshape(1, 1)
-        elif array.ndim == 1:
-            raise ValueError(
-                f"matrix data must be 2-D; got a 1-D array of shape {array.shape}: "
-                f"use x.reshape(-1, 1) for a {array.shape[0]}×1 column or x.reshape(1, -1) "
-                "for a row (a scalar is [[a]])"
-            )
-        else:
-            raise ValueError(
-                f"matrix data must be 2-D; got {array.ndim}-D shape {array.shape}: "
-                "matrixflow keeps every value a matrix, so reshape it, e.g. "
-                "x.reshape(x.shape[0], -1) for a batch of flattened samples"
-            )
-    if kind != "f":
-        return array.astype(dtype or np.float64)
-    if dtype is None and array.dtype not in _KEPT_FLOATS:
-        return array.astype(np.float64)  # float16 and longdouble: kept types only
-    return array
+    return as_matrix(data, dtype)
 
 
 def _holds_a_node(rows) -> bool:
@@ -176,7 +110,7 @@ class Node:
     # ---- gradients --------------------------------------------------------------------------
     def backward(self, gradient=None) -> None:
         """Accumulate ∂self/∂leaf into every leaf's `.grad` (see `matrixflow.autograd`)."""
-        _autograd.backward(self, gradient)
+        _backward(self, gradient)
 
     def zero_grad(self) -> None:
         """Reset this node's `.grad` to None (the next backward starts from zero)."""
@@ -203,7 +137,7 @@ class Node:
     # ---- conversion -------------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (copied from the GPU when it lives there)."""
-        if type(self.data) is Sym:
+        if type(self.data) is _symbolic.Matrix:
             raise TypeError("a symbolic node holds an expression, not numbers: evaluate it "
                             "with node.data.evaluate(A=..., X=...)")
         return to_device(self.data, "cpu")
@@ -262,7 +196,7 @@ class Node:
         return self.data[0, 0]
 
     def __repr__(self) -> str:
-        if type(self.data) is Sym:
+        if type(self.data) is _symbolic.Matrix:
             rows, cols = self.data.shape
             return f"Node({self.data}, {rows}×{cols} symbolic)"
         body = np.array2string(self.numpy(), separator=", ", prefix="Node(")
@@ -417,79 +351,18 @@ def _result(data, op, left, right, attrs, requires_grad) -> Node:
     return node
 
 
-_SCALARS: dict = {}  # (value, dtype char[, sign]) → (read-only 1×1 leaf, its 0-d view)
-
-
-def _scalar_constant(value, dtype):
-    """The constant leaf for a Python number beside a Node (`x * 0.9`) and a 0-d view of it,
-    made once per number and precision: a training loop multiplies by the same numbers again
-    and again.  The element-wise ops compute with the 0-d view, because NumPy broadcasts a 0-d
-    operand about three times faster than a 1×1 one on small matrices."""
-    key = (value, dtype.char) if value else (value, dtype.char, math.copysign(1.0, value))
-    constant = _SCALARS.get(key)  # (0.0 and −0.0 are equal keys, not equal constants)
-    if constant is None:
-        if len(_SCALARS) > 4096:  # many different numbers: start afresh rather than grow
-            _SCALARS.clear()
-        data = np.full((1, 1), value, dtype=dtype)
-        data.flags.writeable = False  # shared between graphs: nobody may change it
-        constant = _SCALARS[key] = (_leaf(data), data.reshape(()))
-    return constant
-
-
-def as_operand(value, like: Node | None = None) -> Node:
-    """`value` as a Node operand; a constant that is not a float array takes `like`'s dtype,
-    so `x32 * 2` and `x32 * mask` stay float32, as in NumPy.  Beside a Node on a GPU, data
-    without a device of its own (a number, a list) is made on that GPU; an array keeps its
-    device, and the op refuses a pair from two devices."""
-    if isinstance(value, Node):
-        return value
-    if like is not None and type(value) in (float, int) and type(like.data) is np.ndarray:
-        return _scalar_constant(value, like.data.dtype)[0]
-    dtype = None
-    if like is not None and not (
-        getattr(getattr(value, "dtype", None), "kind", None) == "f"
-    ):
-        dtype = like.data.dtype
-    if like is not None and is_cupy_array(like.data) and _deviceless(value):
-        if type(value) in (float, int):
-            return _device_constant(value, like.data)
-        return _leaf(to_device(to_matrix(value, dtype), device_of(like.data)))
-    return _leaf(to_matrix(value, dtype))
-
-
-def _deviceless(value) -> bool:
-    """Data that lives on no device: numbers and nested lists (not NumPy or CuPy arrays)."""
-    return not isinstance(value, np.ndarray) and not is_cupy_array(value)
-
-
-_DEVICE_SCALARS: dict = {}  # (value, dtype char, sign, array type, device) → a 1×1 leaf there
-
-
-def _device_constant(value, like):
-    """The 1×1 constant leaf for a Python number beside GPU data `like`, made once per number,
-    precision and device: filling a new device array each time costs a kernel launch."""
-    key = (value, like.dtype.char, math.copysign(1.0, value), type(like), like.device.id)
-    constant = _DEVICE_SCALARS.get(key)
-    if constant is None:
-        if len(_DEVICE_SCALARS) > 4096:
-            _DEVICE_SCALARS.clear()
-        cupy = array_module(like)
-        with cupy.cuda.Device(like.device.id):
-            # shared between graphs; the walk never writes into an array others hold (it adds
-            # in place only into arrays no one else references)
-            constant = _DEVICE_SCALARS[key] = _leaf(cupy.full((1, 1), value, dtype=like.dtype))
-    return constant
-
-
-# Imported last: the ops and the walk need the Node class defined above.
-from . import autograd as _autograd  # noqa: E402
-from . import ops as _ops  # noqa: E402
-
-
-def _bind_operators(apply1, apply2, table):
-    """Give the operators their ops (called by matrixflow.ops once every op is defined): an
-    operator calls apply2(ADD, …) directly, one call fewer on the hottest path."""
-    global _apply1, _apply2, _ADD, _SUB, _MUL, _DIV, _MATMUL, _NEG
-    _apply1, _apply2 = apply1, apply2
+# The ops and the walk are built on Node, so Node cannot import them: they bind themselves here
+# when they are imported (matrixflow.ops and matrixflow.autograd, both before any node is made).
+def _bind_operators(apply1, apply2, table, ops):
+    """Give the operators and methods their ops (called by matrixflow.ops once every op is
+    defined): an operator calls apply2(ADD, …) directly, one call fewer on the hottest path."""
+    global _apply1, _apply2, _ADD, _SUB, _MUL, _DIV, _MATMUL, _NEG, _ops
+    _apply1, _apply2, _ops = apply1, apply2, ops
     _ADD, _SUB, _MUL, _DIV = table["add"], table["sub"], table["mul"], table["div"]
     _MATMUL, _NEG = table["matmul"], table["neg"]
+
+
+def _bind_walk(backward):
+    """Give Node.backward the walk (called by matrixflow.autograd when it is imported)."""
+    global _backward
+    _backward = backward

@@ -1,5 +1,5 @@
 """Estimators built on matrixflow: MLPRegressor, MLPClassifier and RNNRegressor, with the real
-series the regressors are shown on (`models.datasets`).
+series the regressors are shown on (`matrixflow.models.datasets`).
 
 scikit-learn is a run-time dependency of this package only; `import matrixflow` never imports
 it.

@@ -28,7 +28,7 @@ def load_series(name: str) -> tuple[np.ndarray, np.ndarray]:
     """(times, values) of a shipped series: times as strings ('1700', '1958-03'), values float64."""
     if name not in SERIES:
         raise ValueError(f"unknown series {name!r}; the shipped ones are {sorted(SERIES)}")
-    text = resources.files("models").joinpath("data", SERIES[name][0]).read_text("utf-8")
+    text = resources.files(__package__).joinpath("data", SERIES[name][0]).read_text("utf-8")
     rows = list(csv.reader(text.splitlines()))[1:]
     return np.array([r[0] for r in rows]), np.array([float(r[1]) for r in rows])
 

@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 import matrixflow as mf
 from matrixflow import nn, optim
 from matrixflow.backend import device_of, to_device
+from matrixflow.nn.init import _generator
 
 from ._persistence import (
     check_loaded,
@@ -269,7 +270,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         self._rnn = nn.RNN(self.n_features_in_, hidden_size, num_layers, nonlinearity, rng=rng,
                            dtype=dtype)
         bound = 1.0 / math.sqrt(hidden_size)
-        rng = nn._generator(rng)
+        rng = _generator(rng)
         self._out_weight = mf.Node(rng.uniform(-bound, bound, (hidden_size, self.n_outputs_))
                                    .astype(dtype), requires_grad=True)
         self._out_bias = mf.Node(rng.uniform(-bound, bound, (1, self.n_outputs_)).astype(dtype),

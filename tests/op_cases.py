@@ -10,8 +10,9 @@ for what it can check, that no host array meets device data.)
 
 import pytest
 
-from matrixflow import REGISTRY, opcheck
+from matrixflow import REGISTRY
 from matrixflow.backend import cuda_device_count
+from matrixflow.verification import op_checks as opcheck
 
 ALL_CASES = [
     pytest.param(case, id=f"{name}: {case.label}")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import matrixflow as mf
-from matrixflow.calculus import _bar, to_latex
 from matrixflow.ops.base import IDENTITIES, REGISTRY
+from matrixflow.teaching.derivation import _bar, to_latex
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))

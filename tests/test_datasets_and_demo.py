@@ -4,9 +4,9 @@ import io
 
 import numpy as np
 import pytest
+from matrixflow.models import datasets, demo
 
 from matrixflow import cli
-from models import datasets, demo
 
 
 @pytest.mark.parametrize("loader, rows, first, last", [

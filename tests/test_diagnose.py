@@ -67,7 +67,7 @@ def test_a_broadcast_operand_on_the_way_is_not_blamed():
 
 
 def test_every_registry_op_passes_the_local_check():
-    from matrixflow.diagnose import first_bad_op
+    from matrixflow.verification.localise import first_bad_op
 
     def fn(W, X):
         return mf.sum(mf.sigmoid(X @ W) * mf.exp(X[:, 0:3])) + mf.logdet(W @ W.T + np.eye(3))
@@ -173,9 +173,10 @@ def test_verify_of_a_right_custom_op_agrees_without_pytorch():
 def test_every_op_has_a_pytorch_replay_that_matches_its_twin():
     import torch
 
-    from matrixflow import REGISTRY, opcheck
-    from matrixflow.calculus import _all_nodes
-    from matrixflow.twins import TORCH_OPS, replay
+    from matrixflow import REGISTRY
+    from matrixflow.graph import all_nodes as _all_nodes
+    from matrixflow.verification import op_checks as opcheck
+    from matrixflow.verification.torch_twins import TORCH_OPS, replay
 
     assert set(TORCH_OPS) == set(REGISTRY)
     for name in REGISTRY:

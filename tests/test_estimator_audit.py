@@ -9,10 +9,10 @@ from itertools import pairwise
 import numpy as np
 import pytest
 import torch
+from matrixflow.models import MLPClassifier, MLPRegressor, RNNRegressor, datasets
 from sklearn.exceptions import ConvergenceWarning
 
 import matrixflow as mf
-from models import MLPClassifier, MLPRegressor, RNNRegressor, datasets
 
 RNG = np.random.default_rng(0)
 X_TAB, Y_TAB = RNG.standard_normal((30, 4)), RNG.standard_normal((30, 2))

@@ -4,13 +4,13 @@ import warnings
 
 import numpy as np
 import pytest
+from matrixflow.models import MLPRegressor, RNNRegressor
 from sklearn.datasets import load_diabetes
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPRegressor as SklearnMLP
 
 from matrixflow import cli, nn, optim
-from models import MLPRegressor, RNNRegressor
 
 X_FRAME, Y_SERIES = load_diabetes(return_X_y=True, as_frame=True)
 RNG = np.random.default_rng(0)

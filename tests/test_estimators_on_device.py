@@ -81,7 +81,7 @@ MLP_SETTINGS = [dict(), dict(solver="sgd", early_stopping=True, learning_rate="a
 @pytest.mark.parametrize("settings", MLP_SETTINGS, ids=["adam", "sgd, early stopping",
                                                         "poisson, sample weights"])
 def test_mlp_regressor_fits_on_the_device_as_on_the_cpu(cp, spy, settings):
-    from models import MLPRegressor
+    from matrixflow.models import MLPRegressor
 
     X, y, rng = _data()
     if settings.get("loss") == "poisson":
@@ -105,7 +105,7 @@ def test_mlp_regressor_fits_on_the_device_as_on_the_cpu(cp, spy, settings):
 
 
 def test_mlp_regressor_lbfgs_on_the_device(cp, monkeypatch):
-    from models import MLPRegressor
+    from matrixflow.models import MLPRegressor
 
     X, y, _ = _data()
     seen = []
@@ -130,7 +130,7 @@ def test_mlp_regressor_lbfgs_on_the_device(cp, monkeypatch):
 
 @pytest.mark.parametrize("binary", [False, True], ids=["softmax", "logistic, early stopping"])
 def test_mlp_classifier_fits_on_the_device_as_on_the_cpu(cp, spy, binary):
-    from models import MLPClassifier
+    from matrixflow.models import MLPClassifier
 
     X, _, _ = _data()
     y = (X[:, 0] > 0).astype(int) + (0 if binary else (X[:, 1] > 0))
@@ -149,7 +149,7 @@ def test_mlp_classifier_fits_on_the_device_as_on_the_cpu(cp, spy, binary):
     dict(num_layers=2, early_stopping=True, solver="sgd", bptt_truncate=2, alpha=0.01),
 ], ids=["many-to-one, clipped, h0", "many-to-many, two layers, early stopping"])
 def test_rnn_regressor_fits_on_the_device_as_on_the_cpu(cp, spy, settings, tmp_path):
-    from models import RNNRegressor
+    from matrixflow.models import RNNRegressor
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((40, 5, 2))
@@ -173,7 +173,7 @@ def test_rnn_regressor_fits_on_the_device_as_on_the_cpu(cp, spy, settings, tmp_p
 def test_device_is_a_checked_constructor_parameter(name, monkeypatch):
     import sys
 
-    import models
+    import matrixflow.models as models
 
     estimator_class = getattr(models, name)
     X = np.zeros((4, 3, 2)) if name == "RNNRegressor" else np.zeros((4, 2))

@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from matrixflow import cli, expression
+from matrixflow import cli
+from matrixflow.teaching import explain_command, expression
 
 
 def run(text, wrt, *shapes, seed=0):
@@ -121,17 +122,17 @@ def test_values_outside_the_domain_are_said_so_not_called_a_disagreement():
     ("tr(X @ X @ A)", "X"),
 ])
 def test_a_transposed_closed_form_is_caught(text, wrt, monkeypatch):
-    from matrixflow.symbolic.expr import transpose
+    from matrixflow.teaching.symbolic.expr import transpose
 
     assert run(text, wrt)[0] == 0
-    right = cli.grad_of
+    right = explain_command.grad_of
 
     def transposed(f, x):  # a closed form with its transpose wrong, as a slip would leave it
         (gradient,) = right(f, x)
         gradient.data = transpose(gradient.data).simplify()
         return (gradient,)
 
-    monkeypatch.setattr(cli, "grad_of", transposed)
+    monkeypatch.setattr(explain_command, "grad_of", transposed)
     code, output = run(text, wrt)
     assert code == 1 and "THEY DISAGREE" in output
 
@@ -139,7 +140,7 @@ def test_a_transposed_closed_form_is_caught(text, wrt, monkeypatch):
 def test_a_large_matrix_gets_finite_differences_on_a_random_subset():
     code, output = run("sum(X * X) + tr(A @ X)", "X", "X=40x40", "A=40x40")
     assert code == 0 and "they agree" in output
-    assert f"on {cli.FD_ENTRIES} of its 1600 entries, chosen at random" in output
+    assert f"on {explain_command.FD_ENTRIES} of its 1600 entries, chosen at random" in output
 
 
 @pytest.mark.parametrize("argv, message", [

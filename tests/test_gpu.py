@@ -65,7 +65,7 @@ def _r2_on(device, estimator, X, y, X_test, y_test):
 
 
 def _sunspots(sequences):
-    from models.datasets import load_series, make_windows
+    from matrixflow.models.datasets import load_series, make_windows
 
     _, values = load_series("sunspots")
     values = (values - values.mean()) / values.std()
@@ -73,10 +73,16 @@ def _sunspots(sequences):
     return X[:250], y[:250], X[250:], y[250:]
 
 
+def _models():
+    import matrixflow.models
+
+    return matrixflow.models
+
+
 @pytest.mark.parametrize("make, sequences", [
-    (lambda: __import__("models").MLPRegressor(hidden_layer_sizes=(32,), max_iter=300,
-                                                random_state=0), False),
-    (lambda: __import__("models").RNNRegressor(16, max_iter=60, random_state=0), True),
+    (lambda: _models().MLPRegressor(hidden_layer_sizes=(32,), max_iter=300, random_state=0),
+     False),
+    (lambda: _models().RNNRegressor(16, max_iter=60, random_state=0), True),
 ], ids=["MLPRegressor", "RNNRegressor"])
 def test_regressors_fit_on_the_gpu_to_the_quality_of_the_cpu(cupy, make, sequences):
     X, y, X_test, y_test = _sunspots(sequences)
@@ -88,9 +94,8 @@ def test_regressors_fit_on_the_gpu_to_the_quality_of_the_cpu(cupy, make, sequenc
 
 
 def test_classifier_fits_on_the_gpu_as_on_the_cpu(cupy):
+    from matrixflow.models import MLPClassifier
     from sklearn.datasets import load_digits
-
-    from models import MLPClassifier
 
     X, y = load_digits(return_X_y=True)
     X = X / 16.0

@@ -84,8 +84,8 @@ def test_gradgradcheck_catches_a_rule_whose_graph_has_the_wrong_derivative(broke
 
 
 def test_no_registry_rule_is_blamed_by_the_second_order_search():
-    from matrixflow import opcheck
-    from matrixflow.diagnose import first_bad_graph_rule
+    from matrixflow.verification import op_checks as opcheck
+    from matrixflow.verification.localise import first_bad_graph_rule
 
     for name in REGISTRY:
         for case in opcheck.cases_for(name):

@@ -6,7 +6,7 @@ import torch
 from op_cases import ALL_CASES
 
 import matrixflow as mf
-from matrixflow import opcheck
+from matrixflow.verification import op_checks as opcheck
 
 RTOL, ATOL = 1e-9, 1e-11
 

@@ -1,16 +1,15 @@
-"""models.MLPClassifier: a drop-in for scikit-learn's, checked weight for weight against it."""
+"""matrixflow.models.MLPClassifier: a drop-in for scikit-learn's, checked weight for weight."""
 
 import warnings
 
 import numpy as np
 import pytest
+from matrixflow.models import MLPClassifier
 from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SklearnMLP
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
-
-from models import MLPClassifier
 
 X_IRIS, Y_IRIS = load_iris(return_X_y=True)
 X_IRIS = StandardScaler().fit_transform(X_IRIS)
@@ -139,7 +138,7 @@ def test_save_and_load_keep_the_classes_and_continue_training_identically(tmp_pa
     loaded.partial_fit(X_IRIS, NAMES)
     np.testing.assert_array_equal(loaded.coefs_[0], model.coefs_[0])  # the Adam state came too
     with pytest.raises(ValueError, match="holds a MLPClassifier, not a MLPRegressor"):
-        __import__("models").MLPRegressor.load(tmp_path / "clf.npz")
+        __import__("matrixflow.models", fromlist=["models"]).MLPRegressor.load(tmp_path / "clf.npz")
 
 
 def test_bad_parameters_are_refused_at_fit():

@@ -1,16 +1,15 @@
-"""models.MLPRegressor: a drop-in for scikit-learn's, checked weight for weight against it."""
+"""matrixflow.models.MLPRegressor: a drop-in for scikit-learn's, checked weight for weight."""
 
 import warnings
 
 import numpy as np
 import pytest
+from matrixflow.models import MLPRegressor
 from sklearn.datasets import load_diabetes
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor as SklearnMLP
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
-
-from models import MLPRegressor
 
 X_DIABETES, y_raw = load_diabetes(return_X_y=True)
 X_DIABETES = StandardScaler().fit_transform(X_DIABETES)

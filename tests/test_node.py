@@ -151,7 +151,8 @@ def _imported_modules(code):
 
 
 def test_import_matrixflow_loads_neither_torch_nor_sklearn_nor_cupy():
-    modules = _imported_modules("import matrixflow, matrixflow.cli, matrixflow.opcheck")
+    modules = _imported_modules(
+        "import matrixflow, matrixflow.cli, matrixflow.verification.op_checks")
     for heavy in ("'torch'", "'sklearn'", "'cupy'"):
         assert heavy not in modules
 

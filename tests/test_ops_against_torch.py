@@ -7,7 +7,7 @@ import torch
 from op_cases import ALL_CASES, BACKENDS, to_backend, torch_device
 
 import matrixflow as mf
-from matrixflow import opcheck
+from matrixflow.verification import op_checks as opcheck
 
 RTOL, ATOL = 1e-10, 1e-12
 

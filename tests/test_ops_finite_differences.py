@@ -6,7 +6,7 @@ import pytest
 from op_cases import ALL_CASES, BACKENDS, to_backend
 
 import matrixflow as mf
-from matrixflow import opcheck
+from matrixflow.verification import op_checks as opcheck
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -1,4 +1,4 @@
-"""models.RNNRegressor: gradients against PyTorch's nn.RNN, shapes, real data, persistence."""
+"""matrixflow.models.RNNRegressor: gradients against PyTorch's nn.RNN, shapes, data, persistence."""
 
 import math
 import warnings
@@ -6,9 +6,8 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from matrixflow.models import RNNRegressor, datasets
 from sklearn.exceptions import ConvergenceWarning
-
-from models import RNNRegressor, datasets
 
 
 def _quiet_fit(model, X, y, **kwargs):

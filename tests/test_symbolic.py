@@ -5,9 +5,9 @@ import pytest
 from op_cases import ALL_CASES
 
 import matrixflow as mf
-from matrixflow import opcheck
-from matrixflow.symbolic import expr as sx
-from matrixflow.symbolic.simplify import simplify
+from matrixflow.teaching.symbolic import expr as sx
+from matrixflow.teaching.symbolic.simplify import simplify
+from matrixflow.verification import op_checks as opcheck
 
 
 @pytest.mark.parametrize("case", ALL_CASES)

@@ -18,10 +18,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..autograd import _grad_enabled
+from .. import symbolic_hooks as _symbolic
 from ..backend import is_cupy_array, mismatch
-from ..node import Node, _leaf, _result, _scalar_constant, as_operand
-from ..symbolic.expr import Sym
+from ..grad_mode import _grad_enabled
+from ..node import Node, _leaf, _result
+from .operands import _scalar_constant, as_operand
 
 # The identities a derivation step may use, by the name a rule's steps give them.
 IDENTITIES = {
@@ -239,8 +240,8 @@ def apply1(op: Op, a, attrs=None):
     data_a = a.data
     if op.check is not None:
         op.check(data_a, **attrs) if attrs else op.check(data_a)
-    if data_a.__class__ is Sym:
-        return _symbolic(op, (a,), attrs)
+    if data_a.__class__ is not _NDARRAY and data_a.__class__ is _symbolic.Matrix:
+        return _symbolic_result(op, (a,), attrs)
     try:
         data = op.forward(data_a, **attrs) if attrs else op.forward(data_a)
     except (ValueError, IndexError, np.linalg.LinAlgError) as exc:
@@ -281,8 +282,8 @@ def apply2(op: Op, a, b, attrs=None):
             op.check(data_a, data_b, **attrs) if attrs else op.check(data_a, data_b)
     # Two NumPy arrays skip this with the two comparisons a symbols test alone would cost.
     if data_a.__class__ is not data_b.__class__ or data_a.__class__ is not _NDARRAY:
-        if data_a.__class__ is Sym or data_b.__class__ is Sym:
-            return _symbolic(op, (a, b), attrs)
+        if data_a.__class__ is _symbolic.Matrix or data_b.__class__ is _symbolic.Matrix:
+            return _symbolic_result(op, (a, b), attrs)
         _same_device(op, data_a, data_b)
     try:
         data = op.forward(data_a, data_b, **attrs) if attrs else op.forward(data_a, data_b)
@@ -293,14 +294,12 @@ def apply2(op: Op, a, b, attrs=None):
     return _result(data, op, a, b, attrs, a.requires_grad or b.requires_grad)
 
 
-def _symbolic(op: Op, operands, attrs):
-    """op on Nodes holding symbolic matrices: a node whose data is the Sym op(…)."""
-    from ..symbolic.expr import constant_matrix
-    from ..symbolic.functions import from_op
-
-    args = [x.data if type(x.data) is Sym else constant_matrix(x.data, x.name)
+def _symbolic_result(op: Op, operands, attrs):
+    """op on Nodes holding symbolic matrices: a node whose data is the expression op(…)."""
+    symbolic = _symbolic.Matrix
+    args = [x.data if type(x.data) is symbolic else _symbolic.constant(x.data, x.name)
             for x in operands]
-    data = from_op(op, args, attrs)
+    data = _symbolic.from_op(op, args, attrs)
     if not _grad_enabled.get():
         return _leaf(data)
     requires_grad = any(x.requires_grad for x in operands)

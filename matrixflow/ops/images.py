@@ -26,11 +26,9 @@ import numbers
 
 import numpy as np
 
+from .. import symbolic_hooks as _symbolic
 from ..backend import array_module, is_cupy_array
 from ..node import Node
-from ..symbolic import expr as sx
-from ..symbolic.expr import Sym
-from ..symbolic.functions import VALUE_FUNCTIONS
 from .base import Rule, apply1, defop, value
 from .structure import reshape
 
@@ -145,7 +143,7 @@ def as_matrix(name, x, layout="images are the rows of a matrix, N × (C·H·W), 
     if len(shape) != 2:
         kind = "a number" if not shape else f"a {len(shape)}-D array of shape {tuple(shape)}"
         raise ValueError(f"{name}: the input is {kind}, but {layout}{hint(shape)}")
-    if isinstance(x, (np.ndarray, Node, Sym)) or is_cupy_array(x):
+    if isinstance(x, (np.ndarray, Node, _symbolic.Matrix)) or is_cupy_array(x):
         return x  # functions of arrays return arrays
     try:
         return Node(x)  # a list; a torch tensor is refused
@@ -240,18 +238,15 @@ def _chosen_pixels(A, image_shape, kernel, stride, padding):
     return mask
 
 
-VALUE_FUNCTIONS["max_pool_argmax"] = _chosen_pixels  # a closed form evaluates it on numbers
-
-
 def _argmax_mask(A, geometry_):
     """M for the operand A (an array or a Node); on symbols, the named function of A."""
     data = value(A)
-    if type(data) is Sym:
+    if type(data) is _symbolic.Matrix:
         rows, cols = output_size(**geometry_)
         channels = geometry_["image_shape"][0]
         shape = (rows * cols * data.shape[0] * channels, geometry_["kernel"][0]
                  * geometry_["kernel"][1])
-        return sx.apply("max_pool_argmax", data, attrs=geometry_, out_shape=shape)
+        return _symbolic.function("max_pool_argmax", data, geometry_, shape)
     return _chosen_pixels(data, **geometry_)
 
 
@@ -259,8 +254,8 @@ def _seed_like(G, A):
     """Ȳ for the rule of a linear image op: when A is symbolic and Ȳ a constant (the seed of a
     sum), Ȳ as a symbolic constant, so that a closed form reads col2im(1, …) rather than the
     numbers it comes to (an anonymous C)."""
-    if type(value(A)) is Sym and type(value(G)) is not Sym:
-        return Node(sx.constant_matrix(value(G)))
+    if type(value(A)) is _symbolic.Matrix and type(value(G)) is not _symbolic.Matrix:
+        return Node(_symbolic.constant(value(G)))
     return G
 
 

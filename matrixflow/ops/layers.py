@@ -20,10 +20,8 @@ import numbers
 
 import numpy as np
 
+from .. import symbolic_hooks as _symbolic
 from ..backend import DeviceMismatchError, array_module, device_of, is_cupy_array, to_device
-from ..symbolic import expr as sx
-from ..symbolic.expr import Sym
-from ..symbolic.functions import BUILDERS
 from .base import Rule, apply1, defop, value
 from .images import as_matrix
 from .reduce import mean
@@ -33,10 +31,10 @@ from .reduce import mean
 def _kept(mask, p, like):
     """K = M/(1 − p) in like's precision (zeros for p = 1, as PyTorch); on symbols the named
     mask M scaled, so that a closed form reads (1/(1 − p))·M, not the mask's entries."""
-    if type(like) is Sym:
+    if type(like) is _symbolic.Matrix:
         if p == 1.0:
-            return sx.zeros(mask.shape)
-        return sx.scale(1.0 / (1.0 - p), sx.constant_matrix(mask, "M"))
+            return _symbolic.zeros(mask.shape)
+        return _symbolic.scale(1.0 / (1.0 - p), _symbolic.constant(mask, "M"))
     if p == 1.0:
         return array_module(like).zeros(mask.shape, like.dtype)
     return mask.astype(like.dtype) / (1.0 - p)  # the mask lives on like's device (dropout())
@@ -55,10 +53,6 @@ DROPOUT = defop(
     notes="Inverted dropout, as PyTorch: E[Y] = A. In evaluation (training=False) dropout is "
     "the identity and builds no node.",
 )
-
-
-# on symbols dropout is A ⊙ K, K = M/(1 − p): matrix algebra the simplifier works on
-BUILDERS["dropout"] = lambda a, mask, p: sx.hadamard(a, _kept(mask, p, a))
 
 
 def dropout(x, p=0.5, training=True, *, rng=None, mask=None):

@@ -1,4 +1,4 @@
-"""Finding the broken op: local rule checks, and `verify`, a side-by-side gradient report.
+"""Finding the broken op: each op's own rule checked against finite differences of its forward.
 
 When a composite function's gradient disagrees with finite differences, the symptom is at the
 inputs but the cause is one op's rule.  `first_bad_op` walks the graph in backward order and
@@ -13,14 +13,23 @@ is the same on every device, and the reports are numbers to read.
 
 from __future__ import annotations
 
-import importlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from .autograd import _topological_order, grad
-from .gradcheck import _as_inputs, _as_outputs, _float64_copies, numerical_grad
+from ..grad_mode import enable_grad
+from ..graph import all_nodes, topological_order
+from ..node import Node
+from ..ops.base import apply1, apply2
+from .jacobians import (
+    _as_inputs,
+    _as_outputs,
+    _float64_copies,
+    analytic_jacobians,
+    jacobians_agree,
+    numerical_jacobians,
+)
 
 
 @dataclass
@@ -139,7 +148,7 @@ def first_bad_op(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     rng = np.random.default_rng(seed)
     visited = 0
     kinks = []
-    for node in reversed(_topological_order(outputs)):
+    for node in reversed(topological_order(outputs)):
         if node.op is None:
             continue
         visited += 1
@@ -172,16 +181,11 @@ def first_bad_graph_rule(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     (create_graph=True) has derivatives that disagree with finite differences of the rule
     itself — a rule right on arrays that builds its graph from constants; None when every rule
     passes.  Ops at a kink of their forward (where the rule jumps) are passed over."""
-    from .autograd import enable_grad
-    from .gradcheck import gradcheck
-    from .node import Node
-    from .ops.base import apply1, apply2
-
     nodes = _float64_copies(_as_inputs(inputs), host=True)
     outputs = [o for o in _as_outputs(fn(*nodes), "first_bad_graph_rule") if o.requires_grad]
     rng = np.random.default_rng(seed)
     visited = 0
-    for node in reversed(_topological_order(outputs)):
+    for node in reversed(topological_order(outputs)):
         if node.op is None:
             continue
         visited += 1
@@ -205,8 +209,7 @@ def first_bad_graph_rule(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
                 result = rule_as_graph(*leaves)
                 if not isinstance(result, Node) or not result.requires_grad:
                     continue  # a rule that does not depend on its inputs is not checked here
-                if gradcheck(rule_as_graph, leaves, eps=eps, atol=atol, rtol=rtol,
-                             raise_exception=False):
+                if jacobians_agree(rule_as_graph, leaves, eps, atol, rtol):
                     continue
             shapes = tuple(x.shape for x in operands)
             error = _graph_rule_error(rule_as_graph, leaves, eps)
@@ -217,8 +220,6 @@ def first_bad_graph_rule(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
 
 def _graph_rule_error(rule, leaves, eps):
     """The largest |analytic − numeric| over the Jacobians of `rule` (already known to fail)."""
-    from .gradcheck import analytic_jacobians, numerical_jacobians
-
     copies = _float64_copies(leaves, host=True)
     _, analytic = analytic_jacobians(rule, copies)
     numeric = numerical_jacobians(rule, copies, eps)
@@ -270,13 +271,11 @@ def first_nonfinite(fn, inputs):
     """Where the first NaN or ±inf of `fn` at `inputs` comes from: an input that holds one, the
     first op (in forward order) whose forward makes one from finite operands, or the first op
     (in backward order) whose rule makes one from finite values; None when all are finite."""
-    from .calculus import _all_nodes
-
     nodes = _float64_copies(_as_inputs(inputs), host=True)
     outputs = _as_outputs(fn(*nodes), "first_nonfinite")
     order, seen = [], set()
     for output in outputs:
-        for node in _all_nodes(output):
+        for node in all_nodes(output):
             if id(node) not in seen:
                 seen.add(id(node))
                 order.append(node)
@@ -295,7 +294,7 @@ def first_nonfinite(fn, inputs):
         if found is not None:
             return NonFinite(node.op.name, "forward", tuple(x.shape for x in operands),
                              node.shape, *found)
-    for node in reversed(_topological_order([o for o in outputs if o.requires_grad])):
+    for node in reversed(topological_order([o for o in outputs if o.requires_grad])):
         if node.op is None or not np.isfinite(node.numpy()).all():
             continue
         operands = [np.asarray(x.numpy(), dtype=np.float64)
@@ -315,144 +314,3 @@ def first_nonfinite(fn, inputs):
                                  f"rule for operand {node.op.rules[position].operand}",
                                  tuple(x.shape for x in operands), node.shape, *found)
     return None
-
-
-def _torch():
-    try:
-        return importlib.import_module("torch")
-    except ImportError:
-        return None
-
-
-def _errors(actual, reference):
-    difference = np.abs(actual - reference)
-    scale = np.abs(reference)
-    large = scale > 1e-8
-    return (float(difference.max(initial=0.0)),
-            float((difference[large] / scale[large]).max(initial=0.0)))
-
-
-def verify(fn, inputs, gradient=None, eps=1e-6, atol=1e-5, rtol=1e-3, use_torch=True) -> dict:
-    """A report (a JSON-serialisable dict) on the gradient of `fn` at `inputs`, side by side:
-    matrixflow's backward, central finite differences, and PyTorch (when importable) replaying
-    the same graph; their largest absolute and relative differences; an eps sweep of the finite
-    differences, where truncation error (large ε) and rounding error (small ε) show; and, when
-    backward and finite differences disagree, the first op whose own rule is wrong.
-
-    The gradient is of L = tr(Ȳᵀ fn(inputs)); Ȳ = `gradient`, or [[1]] for a 1×1 output, or a
-    fixed random matrix otherwise.
-    """
-    nodes = _float64_copies(_as_inputs(inputs), host=True)
-    outputs = _as_outputs(fn(*nodes), "verify")
-    if len(outputs) != 1:
-        raise ValueError("verify: the function must return one Node")
-    (output,) = outputs
-    wrt = [x for x in nodes if x.requires_grad]
-    if not wrt:
-        raise ValueError("verify: no input requires grad; pass Nodes with requires_grad=True")
-    if gradient is None:
-        seed = (np.ones((1, 1)) if output.shape == (1, 1)
-                else np.random.default_rng(0).standard_normal(output.shape))
-    else:
-        seed = np.asarray(gradient, dtype=np.float64)
-    backward = [g.numpy() for g in grad(output, wrt, gradient=seed, materialize_grads=True)]
-
-    def numeric_at(step):
-        return [g for x, g in zip(nodes, numerical_grad(fn, nodes, step, gradient=seed))
-                if x.requires_grad]
-
-    finite = numeric_at(eps)
-    report = {
-        "inputs": [{"index": i, "name": x.name, "shape": list(x.shape),
-                    "requires_grad": x.requires_grad} for i, x in enumerate(nodes)],
-        "output_shape": list(output.shape),
-        "seed": seed.tolist(),
-        "eps": eps, "atol": atol, "rtol": rtol,
-        "backward": [g.tolist() for g in backward],
-        "finite_differences": [g.tolist() for g in finite],
-    }
-    fd_abs, fd_rel = zip(*(_errors(b, f) for b, f in zip(backward, finite)))
-    agree = all(np.allclose(b, f, atol=atol, rtol=rtol) for b, f in zip(backward, finite))
-    report["finite_differences_vs_backward"] = {"max_abs_error": max(fd_abs),
-                                                "max_rel_error": max(fd_rel), "agree": agree}
-    sweep = []
-    for step in (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10):
-        at_step = numeric_at(step)
-        sweep.append({"eps": step,
-                      "max_abs_error": max(_errors(b, f)[0] for b, f in zip(backward, at_step)),
-                      "agree": all(np.allclose(b, f, atol=atol, rtol=rtol)
-                                   for b, f in zip(backward, at_step))})
-    report["eps_sweep"] = sweep
-    report["pytorch"] = _torch_side(output, wrt, seed, backward) if use_torch else None
-    failure = None if agree else first_bad_op(fn, nodes, eps, atol, rtol)
-    report["first_bad_op"] = failure.to_dict() if failure is not None else None
-    report["verdict"] = _verdict(report, failure)
-    return report
-
-
-def _torch_side(output, wrt, seed, backward):
-    from .calculus import _all_nodes
-    from .twins import TORCH_OPS, replay
-
-    torch = _torch()
-    if torch is None:
-        return {"available": False, "reason": "PyTorch is not installed"}
-    order = _all_nodes(output)
-    missing = sorted({n.op.name for n in order if n.op is not None and
-                      n.op.name not in TORCH_OPS})
-    if missing:  # a custom op (or one planted in a test): nothing to replay it with
-        names = ", ".join(repr(name) for name in missing)
-        return {"available": False,
-                "reason": f"op {names} has no PyTorch twin" if len(missing) == 1 else
-                f"ops {names} have no PyTorch twin",
-                "version": torch.__version__}
-    tensors = replay([output], torch, order)
-    result = tensors[id(output)]
-    leaves = [tensors[id(x)] for x in wrt]
-    grads = torch.autograd.grad(result, leaves, torch.from_numpy(seed), allow_unused=True)
-    theirs = [np.zeros(x.shape) if g is None else g.detach().numpy() for g, x in zip(grads, wrt)]
-    errors = [_errors(b, t) for b, t in zip(backward, theirs)]
-    return {"available": True, "version": torch.__version__,
-            "value_max_abs_error": float(np.abs(result.detach().numpy()
-                                                - output.numpy()).max()),
-            "gradients": [g.tolist() for g in theirs],
-            "max_abs_error": max(e[0] for e in errors), "max_rel_error": max(e[1] for e in errors),
-            "agree": all(np.allclose(b, t, rtol=1e-7, atol=1e-9)
-                         for b, t in zip(backward, theirs))}
-
-
-def _verdict(report, failure):
-    fd = report["finite_differences_vs_backward"]
-    torch_part = report["pytorch"]
-    pieces = [f"backward vs finite differences: {'agree' if fd['agree'] else 'DISAGREE'} "
-              f"(max abs error {fd['max_abs_error']:.2e})"]
-    if torch_part and torch_part.get("available"):
-        pieces.append(f"vs PyTorch {torch_part['version']}: "
-                      f"{'agree' if torch_part['agree'] else 'DISAGREE'} "
-                      f"(max abs error {torch_part['max_abs_error']:.2e})")
-    elif torch_part:
-        pieces.append(f"PyTorch unavailable for this graph: {torch_part['reason']}")
-    pieces.append(_sweep_verdict(report["eps_sweep"], fd["agree"], report["eps"]))
-    if failure is not None:
-        pieces.append(("no wrong rule found; the cause: " if failure.kink else
-                       "first wrong rule: ") + failure.describe())
-    return "; ".join(pieces)
-
-
-def _sweep_verdict(sweep, agree, eps):
-    """What the ε sweep says: where finite differences come closest to backward, or that no ε
-    makes them agree (then the gradient is wrong, not the step)."""
-    errors = [s["max_abs_error"] for s in sweep]
-    if not all(map(math.isfinite, errors)):
-        return "the ε sweep has non-finite errors (the function is not finite near the inputs)"
-    if agree:
-        best = sweep[int(np.argmin(errors))]["eps"]
-        return (f"finite differences come closest to backward near eps = {best:g} (truncation "
-                "error above it, rounding error below)")
-    agreeing = [s["eps"] for s in sweep if s["agree"]]
-    if agreeing:
-        return (f"with eps = {eps:g} they disagree, but they agree at eps = "
-                f"{', '.join(f'{e:g}' for e in agreeing)}: the step suits this function badly, "
-                "so pass one of those eps")
-    return (f"no eps from {sweep[0]['eps']:g} to {sweep[-1]['eps']:g} makes them agree (the "
-            f"error never falls below {min(errors):.2e}): the gradient is wrong, not the step")

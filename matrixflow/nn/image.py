@@ -17,10 +17,9 @@ import numbers
 
 import numpy as np
 
-from . import ops
-from .nn import INITIALISERS, Module, _parameter
-from .ops.base import apply1
-from .ops.images import (
+from .. import ops
+from ..ops.base import apply1
+from ..ops.images import (
     IM2COL,
     MAX_POOL,
     as_matrix,
@@ -32,6 +31,8 @@ from .ops.images import (
     positive_int,
     window,
 )
+from .init import INITIALISERS
+from .module import Module, _parameter
 
 
 def _square_image(layer, channels, columns):

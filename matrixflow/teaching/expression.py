@@ -23,7 +23,7 @@ import math
 import operator
 from typing import NamedTuple
 
-from . import ops
+from .. import ops
 
 
 class Param(NamedTuple):

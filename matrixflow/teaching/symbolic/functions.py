@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...ops.images import _chosen_pixels
+from ...ops.layers import _kept
 from . import expr as sx
 
 
@@ -55,13 +57,15 @@ BUILDERS = {
     "sum": _sum,
     "mean": _mean,
     "broadcast_to": _broadcast_to,
+    # dropout is A ⊙ K, K = M/(1 − p): matrix algebra the simplifier works on
+    "dropout": lambda a, mask, p: sx.hadamard(a, _kept(mask, p, a)),
 }
 
 
 # Functions a rule computes from its operands' values without differentiating them (the mask of
 # max_pool's window maxima): on symbols a rule names them, f(A), and a closed form evaluates
 # them with the function registered here under that name.
-VALUE_FUNCTIONS: dict = {}
+VALUE_FUNCTIONS: dict = {"max_pool_argmax": _chosen_pixels}
 
 
 def _stand_in(shape):
@@ -87,7 +91,7 @@ def from_op(op, args, attrs) -> sx.Sym:
 def numeric(name):
     """The numeric function behind a symbolic f(A): the op's forward, a value function, or
     NumPy's."""
-    from ..ops import REGISTRY
+    from ...ops import REGISTRY
 
     if name in REGISTRY:
         return REGISTRY[name].forward

@@ -2,7 +2,10 @@
 
 import numpy as np
 
+from ... import symbolic_hooks
+from . import expr as sx
 from .expr import Sym, symbol
+from .functions import from_op
 from .simplify import simplify
 
 __all__ = ["Sym", "closed_form", "simplify", "symbol", "symbols"]
@@ -15,7 +18,7 @@ def symbols(names, shape=(3, 3), *, shapes=None, requires_grad=True):
     `shape` unless `shapes` (a dict by name, or a list in order) says otherwise.  Returns one
     Node per name (a single Node for a single name), each holding a symbol as its data.
     """
-    from ..node import Node
+    from ...node import Node
 
     if isinstance(names, str):
         names = names.replace(",", " ").split()
@@ -57,7 +60,7 @@ def closed_form(output, wrt) -> Sym:
     tr(A·M) reads Mᵀ and that of tr(M·A·N) reads MᵀNᵀ.  An unnamed array is C (C₁, C₂, … for
     several); a Python number stays a number.
     """
-    from ..autograd import grad
+    from ...autograd import grad
 
     (gradient,) = grad(output, [wrt])  # on symbols, grad names the constants (symbolic_twin)
     return gradient.data
@@ -75,14 +78,14 @@ def symbolic_twin(roots):
 
     Returns (twin roots, {id(original): twin}, {id(twin): original}).
     """
-    from ..calculus import _all_nodes
-    from ..node import Node, _result
+    from ...graph import all_nodes
+    from ...node import Node, _result
     from .expr import constant_matrix
     from .functions import from_op
 
     nodes, seen = [], set()
     for root in roots:  # each list has operands before results; so has their union
-        for node in _all_nodes(root):
+        for node in all_nodes(root):
             if id(node) not in seen:
                 seen.add(id(node))
                 nodes.append(node)
@@ -124,3 +127,16 @@ def symbolic_twin(roots):
         twin[id(node)] = copy
     originals = {id(copy): node for node in nodes if (copy := twin[id(node)]) is not node}
     return [twin[id(root)] for root in roots], twin, originals
+
+
+# The engine handles symbolic data only through these (see matrixflow.symbolic_hooks).
+symbolic_hooks.register(
+    Sym,
+    constant=sx.constant_matrix,
+    from_op=from_op,
+    twin=symbolic_twin,
+    function=lambda name, arg, attrs, out_shape: sx.apply(name, arg, attrs=attrs,
+                                                          out_shape=out_shape),
+    zeros=sx.zeros,
+    scale=sx.scale,
+)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend import to_device
+from ..backend import to_device
 
 
 def _host(array):

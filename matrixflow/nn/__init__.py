@@ -1,0 +1,49 @@
+"""matrixflow.nn: layers as Modules, built from the op table's ops.
+
+Every layer is matrix algebra on a batch whose rows are samples: Linear is Y = X·W + 1·b with W
+(in × out) and b (1 × out), the orientation of scikit-learn's `coefs_` (PyTorch stores Wᵀ); an
+RNN cell is H' = f(X·W_ih + H·W_hh + 1·b); an image batch is N × (C·H·W).  One module per kind:
+`module` (Module, Sequential), `linear`, `recurrent`, `image` (Conv2d, MaxPool2d, Flatten),
+`norm` (Dropout, BatchNorm1d), `activations`, `init` (the initialisers).
+"""
+
+from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh
+from .image import Conv2d, Flatten, MaxPool2d
+from .init import (
+    INITIALISERS,
+    RELU_GAIN,
+    he_normal,
+    he_uniform,
+    xavier_normal,
+    xavier_uniform,
+)
+from .linear import Linear
+from .module import Module, Sequential
+from .norm import BatchNorm, BatchNorm1d, Dropout
+from .recurrent import RNN, RNNCell
+
+__all__ = [
+    "INITIALISERS",
+    "RELU_GAIN",
+    "RNN",
+    "BatchNorm",
+    "BatchNorm1d",
+    "Conv2d",
+    "Dropout",
+    "Flatten",
+    "Identity",
+    "LeakyReLU",
+    "Linear",
+    "MaxPool2d",
+    "Module",
+    "RNNCell",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softplus",
+    "Tanh",
+    "he_normal",
+    "he_uniform",
+    "xavier_normal",
+    "xavier_uniform",
+]
