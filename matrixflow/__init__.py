@@ -21,6 +21,7 @@ import os as _os
 from . import data, nn, ops, optim
 from .autograd import grad
 from .backend import DeviceMismatchError, cuda_available, device_of
+from .constructors import eye, full, ones, zeros
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .node import Node
 from .ops import (
@@ -30,6 +31,8 @@ from .ops import (
     batch_norm,
     binary_cross_entropy_with_logits,
     broadcast_to,
+    clamp,
+    clone,
     col2im,
     concat,
     cos,
@@ -54,6 +57,7 @@ from .ops import (
     mse_loss,
     mul,
     neg,
+    norm,
     pow,
     relu,
     reshape,
@@ -69,6 +73,7 @@ from .ops import (
     tanh,
     trace,
     transpose,
+    where,
 )
 from .teaching import Sym, closed_form, derivation, explain, render, symbols, to_dot
 from .verification import GradcheckError, gradcheck, gradgradcheck, numerical_grad, verify
@@ -96,6 +101,8 @@ __all__ = [
     "batch_norm",
     "binary_cross_entropy_with_logits",
     "broadcast_to",
+    "clamp",
+    "clone",
     "closed_form",
     "col2im",
     "concat",
@@ -111,6 +118,8 @@ __all__ = [
     "enable_grad",
     "exp",
     "explain",
+    "eye",
+    "full",
     "getitem",
     "grad",
     "gradcheck",
@@ -133,7 +142,9 @@ __all__ = [
     "neg",
     "nn",
     "no_grad",
+    "norm",
     "numerical_grad",
+    "ones",
     "ops",
     "optim",
     "pow",
@@ -156,4 +167,6 @@ __all__ = [
     "trace",
     "transpose",
     "verify",
+    "where",
+    "zeros",
 ]

@@ -23,33 +23,58 @@ from .graph import leading_to
 from .node import Node, _leaf, to_matrix
 
 
-def backward(root, gradient=None) -> None:
+def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
     """Add ∂L/∂x to `x.grad` for every leaf x below `root` that requires grad.
 
     L = tr(Ȳᵀ Y) with Ȳ = `gradient`; a 1×1 root may leave it out (Ȳ = [[1.0]]).  Intermediate
     nodes keep `.grad` only after `retain_grad()`.  Nothing is written unless the whole walk
-    succeeds.
+    succeeds.  As PyTorch's `backward`: `inputs` (a Node or a list) accumulates into those
+    nodes only, leaves or not; `create_graph=True` makes each `.grad` a Node, differentiable
+    again; `retain_graph` changes nothing (the tree is never freed by a walk).
     """
+    del retain_graph  # accepted for PyTorch's sake: matrixflow's trees can always be walked again
     if not root.requires_grad:
         raise RuntimeError(
             "backward: this node does not require grad — none of the leaves it was built from "
             "has requires_grad=True, or it was built inside no_grad(); a gradient from mf.grad "
             "is differentiable only when computed with create_graph=True"
         )
+    targets = _backward_inputs(inputs)
     if _is_symbolic(root):  # symbols: run the rules as a graph; .grad holds expressions
         seed = _seed(root, gradient, "backward", create_graph=True)
-        (twin_root,), _, originals = _symbolic_twin([root])
-        for node, total in _walk([twin_root], [seed], create_graph=True, targets=None):
+        (twin_root,), twin, originals = _symbolic_twin([root])
+        wanted = None if targets is None else {twin.get(id(x), x) for x in targets}
+        for node, total in _walk([twin_root], [seed], create_graph=True, targets=wanted):
             node = originals.get(id(node), node)
             expression = _as_sym(total.data)
             node.grad = (expression if node.grad is None else node.grad + expression).simplify()
         return
-    seed = _seed(root, gradient, "backward", create_graph=False)
-    collected = _walk([root], [seed], create_graph=False, targets=None)
+    seed = _seed(root, gradient, "backward", create_graph=create_graph)
+    collected = _walk([root], [seed], create_graph=create_graph, targets=targets)
     handed_out = set()
     for node, total in collected:
-        total = _own(total, node, handed_out)
+        if not create_graph:
+            total = _own(total, node, handed_out)
         node.grad = total if node.grad is None else node.grad + total
+
+
+def _backward_inputs(inputs):
+    """backward's `inputs` as a set of nodes that require grad (None: every leaf)."""
+    if inputs is None:
+        return None
+    nodes = [inputs] if isinstance(inputs, Node) else list(inputs)
+    if not nodes:
+        raise RuntimeError("backward: inputs= cannot be empty; leave it out (None) for every "
+                           "leaf, or name the nodes whose .grad to accumulate")
+    for position, node in enumerate(nodes):
+        if not isinstance(node, Node):
+            raise TypeError(f"backward: inputs= must be Nodes, got {type(node).__name__} at "
+                            f"position {position}")
+        if not node.requires_grad:
+            raise RuntimeError(f"backward: input {position} of inputs= (shape {node.shape}) "
+                               "does not require grad, so no gradient can reach it; create it "
+                               "with requires_grad=True")
+    return set(nodes)
 
 
 def _own(total, node, handed_out):

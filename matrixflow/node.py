@@ -108,9 +108,31 @@ class Node:
         return device_of(self.data)
 
     # ---- gradients --------------------------------------------------------------------------
-    def backward(self, gradient=None) -> None:
-        """Accumulate ∂self/∂leaf into every leaf's `.grad` (see `matrixflow.autograd`)."""
-        _backward(self, gradient)
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate ∂self/∂leaf into every leaf's `.grad`, as PyTorch's `Tensor.backward`
+        (see `matrixflow.autograd.backward`): `inputs` restricts which nodes accumulate,
+        `create_graph=True` makes the gradients Nodes, differentiable again; `retain_graph` is
+        accepted and changes nothing, since a matrixflow tree can always be walked again."""
+        _backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Node:
+        """Set requires_grad in place and return this node, as PyTorch's.
+
+        Only a leaf's flag can change.  As in PyTorch, where a tensor computed from tensors
+        that need no grad is itself a leaf, such a result becomes a leaf here (its operands,
+        constants all, are let go) and gathers `.grad` like any other."""
+        requires_grad = bool(requires_grad)
+        if self.op is not None and self.requires_grad:
+            if requires_grad:
+                return self
+            raise RuntimeError(
+                "requires_grad_: only a leaf's requires_grad can change, and this node is the "
+                "result of an op on nodes that require grad; use y.detach() for a copy outside "
+                "the tree that needs no grad")
+        if self.op is not None:  # a constant result: a leaf, as PyTorch sees it
+            self.op = self.left = self.right = self.attrs = None
+        self.requires_grad = requires_grad
+        return self
 
     def zero_grad(self) -> None:
         """Reset this node's `.grad` to None (the next backward starts from zero)."""
@@ -133,6 +155,11 @@ class Node:
     def detach(self) -> Node:
         """A new leaf sharing this node's data, outside any graph."""
         return _leaf(self.data)
+
+    def clone(self) -> Node:
+        """A copy with memory of its own that stays in the tree (gradients flow back through
+        it), as PyTorch's `clone`; `detach()` is the copy outside the tree."""
+        return _ops.clone(self)
 
     # ---- conversion -------------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
@@ -260,6 +287,20 @@ class Node:
     def __getitem__(self, index):
         return _ops.getitem(self, index)
 
+    # Comparisons give boolean arrays (constants, as torch's bool tensors), for masks and
+    # mf.where(x > 0, x, 0); == and != keep identity, since nodes are keys of the walk's sets.
+    def __lt__(self, other):
+        return self.data < _comparable(other)
+
+    def __le__(self, other):
+        return self.data <= _comparable(other)
+
+    def __gt__(self, other):
+        return self.data > _comparable(other)
+
+    def __ge__(self, other):
+        return self.data >= _comparable(other)
+
     # ---- methods, one per function of one matrix ---------------------------------------------
     def sum(self, axis=None):
         return _ops.sum(self, axis)
@@ -323,6 +364,10 @@ class Node:
 
     def log_softmax(self, axis=1):
         return _ops.log_softmax(self, axis)
+
+
+def _comparable(other):
+    return other.data if isinstance(other, Node) else other
 
 
 _next_seq = itertools.count().__next__  # creation order: operands always before results

@@ -12,7 +12,7 @@ EXPECTED_OPS = {
     "matmul", "transpose", "trace", "inv", "det", "logdet", "solve",
     "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "leaky_relu", "softplus",
     "sum", "mean", "max", "broadcast_to",
-    "concat", "getitem", "scatter_add", "reshape",
+    "concat", "getitem", "scatter_add", "reshape", "clone", "where", "clamp",
     "softmax", "log_softmax", "mse_loss", "l1_loss", "huber_loss", "cross_entropy",
     "binary_cross_entropy_with_logits",
     "dropout", "batch_norm",

@@ -8,9 +8,22 @@ import sys
 
 from ..autograd import _bind_sum_to
 from ..node import _bind_operators
-from .arithmetic import add, div, mul, neg, pow, rpow, sub
+from .arithmetic import add, div, mul, neg, pow, rpow, sub, where
 from .base import REGISTRY, Op, Rule, apply1, apply2
-from .elementwise import abs, cos, exp, leaky_relu, log, relu, sigmoid, sin, softplus, sqrt, tanh
+from .elementwise import (
+    abs,
+    clamp,
+    cos,
+    exp,
+    leaky_relu,
+    log,
+    relu,
+    sigmoid,
+    sin,
+    softplus,
+    sqrt,
+    tanh,
+)
 from .images import col2im, im2col, max_pool
 from .layers import batch_norm, dropout
 from .losses import (
@@ -23,8 +36,8 @@ from .losses import (
     softmax,
 )
 from .matrix import det, inv, logdet, matmul, solve, trace, transpose
-from .reduce import broadcast_to, max, mean, sum, sum_to
-from .structure import concat, getitem, reshape, scatter_add
+from .reduce import broadcast_to, max, mean, norm, sum, sum_to
+from .structure import clone, concat, getitem, reshape, scatter_add
 
 _bind_operators(apply1, apply2, REGISTRY, sys.modules[__name__])
 _bind_sum_to(sum_to)
@@ -38,6 +51,8 @@ __all__ = [
     "batch_norm",
     "binary_cross_entropy_with_logits",
     "broadcast_to",
+    "clamp",
+    "clone",
     "col2im",
     "concat",
     "cos",
@@ -62,6 +77,7 @@ __all__ = [
     "mse_loss",
     "mul",
     "neg",
+    "norm",
     "pow",
     "relu",
     "reshape",
@@ -79,4 +95,5 @@ __all__ = [
     "tanh",
     "trace",
     "transpose",
+    "where",
 ]

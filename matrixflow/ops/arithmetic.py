@@ -13,6 +13,7 @@ import numbers
 
 import numpy as np
 
+from ..backend import array_module, device_of, is_cupy_array, to_device
 from ..node import Node
 from .base import Rule, apply1, apply2, broadcast_error, defop
 
@@ -210,3 +211,63 @@ def rpow(base, x):
             f"ln b · b^x); got {b}"
         )
     return apply1(RPOW, x, {"base": b})
+
+
+# ---- where: A where a constant mask C holds, B elsewhere --------------------------------------
+def _mask_like(condition, G):
+    """[C] as numbers of Ȳ's precision (an array, or beside a Node a constant operand)."""
+    data = G.data if isinstance(G, Node) else G
+    return condition.astype(data.dtype)
+
+
+def _check_where(A, B, condition):
+    try:
+        np.broadcast_shapes(condition.shape, A.shape, B.shape)
+    except ValueError:
+        raise ValueError(
+            f"where: the condition {condition.shape}, A {A.shape} and B {B.shape} cannot be "
+            "broadcast — each dimension must be equal, or 1 in all but one of them"
+        ) from None
+
+
+WHERE = defop(
+    "where",
+    family="arithmetic",
+    summary="Y = A where the constant mask C is true, B elsewhere (broadcasting, as torch.where)",
+    forward=lambda A, B, condition: array_module(A).where(condition, A, B),
+    differential="dY = [C] ⊙ dA + [¬C] ⊙ dB",
+    rules=(
+        Rule("A", "tr(Ȳᵀ ([C] ⊙ dA)) ={hadamard} tr((Ȳ ⊙ [C])ᵀ dA)",
+             "Ā = Ȳ ⊙ [C] (summed over broadcast axes)",
+             lambda G, Y, A, B, condition: G * _mask_like(condition, G)),
+        Rule("B", "tr(Ȳᵀ ([¬C] ⊙ dB)) ={hadamard} tr((Ȳ ⊙ [¬C])ᵀ dB)",
+             "B̄ = Ȳ ⊙ [¬C] (summed over broadcast axes)",
+             lambda G, Y, A, B, condition: G * _mask_like(~condition, G)),
+    ),
+    shapes="C, A, B broadcast together → Y: their common shape",
+    broadcasting=True,
+    check=_check_where,
+    notes="[C] is 1 where the condition holds and 0 elsewhere; the condition is a constant "
+    "(a boolean matrix, e.g. x > 0), never differentiated.",
+)
+
+
+def where(condition, a, b):
+    """Y = a where `condition` is true, b elsewhere, as torch.where: `condition` a boolean
+    matrix (`x > 0` on a Node gives one), broadcast with a and b; a or b may be numbers."""
+    if isinstance(condition, Node):
+        condition = condition.data
+    mask = condition if is_cupy_array(condition) else np.asarray(condition)
+    if mask.dtype.kind != "b":
+        raise TypeError(f"where: the condition must be boolean (e.g. x > 0), got dtype "
+                        f"{mask.dtype}; compare first, e.g. mf.where(m != 0, a, b)")
+    if mask.ndim == 0:
+        mask = mask.reshape(1, 1)
+    if mask.ndim != 2:
+        raise ValueError(f"where: the condition must be a matrix (2-D); got shape {mask.shape}")
+    for operand in (a, b):  # the mask lives where the data does
+        data = operand.data if isinstance(operand, Node) else operand
+        if is_cupy_array(data) and not is_cupy_array(mask):
+            mask = to_device(mask, device_of(data))
+            break
+    return apply2(WHERE, a, b, {"condition": mask})

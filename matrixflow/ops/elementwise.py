@@ -1,5 +1,5 @@
 """Element-wise functions Y = f(A): exp, log, sqrt, abs, sin, cos, tanh, sigmoid, relu,
-leaky_relu, softplus.
+leaky_relu, softplus, clamp.
 
 All share one derivation: dY = f′(A) ⊙ dA, and tr(Ȳᵀ (f′(A) ⊙ dA)) = tr((Ȳ ⊙ f′(A))ᵀ dA) by the
 Hadamard identity tr(Mᵀ(N⊙P)) = tr((M⊙N)ᵀP), so Ā = Ȳ ⊙ f′(A).  Each op below only says what
@@ -130,3 +130,39 @@ def leaky_relu(x, negative_slope=0.01):
 def softplus(x):
     """Y = ln(1 + e^x), element-wise, computed as logaddexp(0, x) (no overflow)."""
     return apply1(SOFTPLUS, x)
+
+
+# ---- clamp and where: selection by a constant mask -------------------------------------------
+def _inside(A, low, high):
+    """[low ≤ A ≤ high] (a side that is None does not bound), False at NaN, as PyTorch's rule.
+
+    Written with comparisons and a product only, so a symbol passes through it as an array does
+    and the closed form reads [A ≥ min] ⊙ [A ≤ max]."""
+    if low is None:
+        return A <= high
+    if high is None:
+        return A >= low
+    return (A >= low) * (A <= high)
+
+
+CLAMP = _elementwise(
+    "clamp", "Y = A clipped to [min, max] (either bound may be absent), element-wise",
+    lambda A, low, high: A.clip(low, high), "[min ≤ A ≤ max]",
+    lambda G, Y, A, low, high: G * _inside(value(A), low, high),
+    notes="[min ≤ A ≤ max] is 1 inside the bounds, bounds included, and 0 outside and at NaN, as "
+    "PyTorch's rule; when min > max every entry is max (as torch.clamp) and the gradient 0.",
+)
+
+
+def clamp(x, min=None, max=None):
+    """Y = x clipped to [min, max], as torch.clamp (min > max gives max everywhere)."""
+    bounds = []
+    for name, bound in (("min", min), ("max", max)):
+        if bound is not None and (isinstance(bound, (bool, np.bool_)) or not isinstance(
+                bound, (int, float, np.integer, np.floating))):
+            raise TypeError(f"clamp: {name} must be a number or None, got {bound!r} (a bound "
+                            "per entry is mf.where(x < low, low, x))")
+        bounds.append(None if bound is None else float(bound))
+    if bounds == [None, None]:
+        raise ValueError("clamp: give min, max or both (at least one must not be None)")
+    return apply1(CLAMP, x, {"low": bounds[0], "high": bounds[1]})

@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import array_module
+from ..node import Node
 from .base import Rule, apply1, check_axis, defop, value
+from .elementwise import sqrt
 
 _SUM_AXES = "axis 0: Y = 1ᵀ·A (1×n); axis 1: Y = A·1 (m×1); axis None: Y = 1ᵀ·A·1 (1×1)"
 
@@ -153,3 +155,13 @@ def sum_to(G, shape):
     if G.__class__ is np.ndarray:  # a plain backward: the sum op's forward, called directly
         return np.add.reduce(G, axis=axis, keepdims=True)
     return sum(G, axis)
+
+
+def norm(x, axis=None):
+    """‖x‖, the Frobenius norm √(Σ x²) (axis None, 1×1), or the norms of the columns (axis 0,
+    1×n) or rows (axis 1, m×1), as torch.linalg.norm(x, dim=…); a composition, so its gradient
+    x/‖x‖ comes from sum, mul and sqrt.  At x = 0 that is 0/0 = NaN, where PyTorch's own rule
+    gives 0: use ‖x‖² = mf.sum(x * x) where x may vanish."""
+    if not hasattr(x, "shape"):
+        x = Node(x)
+    return sqrt(sum(x * x, axis))

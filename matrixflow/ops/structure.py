@@ -1,5 +1,5 @@
 """Ops that move entries without changing them: concat, getitem (and its adjoint scatter_add),
-reshape.
+reshape, clone.
 
 Each is linear, Y = 𝒜(A), so dY = 𝒜(dA) and Ā = 𝒜*(Ȳ), the adjoint: concat's adjoint slices
 Ȳ apart, getitem's adjoint adds Ȳ back into a zero matrix at the indexed places (repeated
@@ -73,6 +73,34 @@ def _getitem_forward(A, index):
     return Y.reshape(-1, 1) if Y.ndim == 1 else Y  # paired indices pick a column of entries
 
 
+def _selected_shape(index, shape):
+    """The shape of M[index] for a normalised index into an m×n matrix M (paired arrays pick a
+    column of entries)."""
+    if _is_paired(index):
+        return (len(index[0]), 1)
+    return tuple(len(range(*part.indices(length))) if isinstance(part, slice) else len(part)
+                 for part, length in zip(index, shape))
+
+
+def _check_scatter_add(A, index, shape):
+    selected = _selected_shape(index, shape)
+    if _is_paired(index):  # entries picked one by one: any operand with that many entries
+        if A.size != selected[0]:
+            raise ValueError(f"scatter_add: the index picks {selected[0]} entries, but the "
+                             f"operand {A.shape} has {A.size}")
+    elif tuple(A.shape) != selected:
+        raise ValueError(
+            f"scatter_add: the index selects a {selected[0]}×{selected[1]} block of {shape}, "
+            f"but the operand has shape {tuple(A.shape)}; give one of the block's shape "
+            "(mf.broadcast_to copies a row or a column)")
+
+
+def _picked(G, A, index):
+    """S(Ȳ) = Ȳ[index] in A's shape: paired indices read a column, which A may not be."""
+    taken = _take(G, index)
+    return taken if taken.shape == A.shape else reshape(taken, *A.shape)
+
+
 def _scatter_add_forward(G, index, shape):
     xp = array_module(G)
     out = xp.zeros(shape, dtype=G.dtype)
@@ -104,7 +132,8 @@ SCATTER_ADD = defop(
     differential="dY = S*(dA), S* adding entries at their places",
     shapes="A: r×c → Y: m×n (`shape`)",
     rules=(Rule("A", "tr(Ȳᵀ S*(dA)) ={adjoint} tr(S(Ȳ)ᵀ dA)", "Ā = S(Ȳ) = Ȳ[index]",
-                lambda G, Y, A, index, shape: _take(G, index)),),
+                lambda G, Y, A, index, shape: _picked(G, A, index)),),
+    check=_check_scatter_add,
 )
 
 
@@ -261,6 +290,25 @@ def scatter_add(x, index, shape):
     """Y = zeros(shape) with x added at `index` (normalised): getitem's adjoint."""
     return apply1(SCATTER_ADD, x, {"index": _on_device_of(tuple(index), x),
                                    "shape": tuple(shape)})
+
+
+CLONE = defop(
+    "clone",
+    family="structure",
+    summary="Y = A, a copy with memory of its own (as torch.clone)",
+    forward=lambda A: A.copy(),
+    differential="dY = dA",
+    rules=(Rule("A", "tr(Ȳᵀ dA)", "Ā = Ȳ", lambda G, Y, A: G),),
+    notes="The copy is recorded in the tree, so gradients flow through it; detach() is the "
+    "copy that cuts the tree.",
+)
+
+
+def clone(x):
+    """Y = x, a copy that stays in the tree (gradients flow back through it), as torch.clone."""
+    if not hasattr(x, "shape"):
+        x = Node(x)
+    return apply1(CLONE, x)
 
 
 def reshape(x, rows, cols=None):

@@ -17,6 +17,7 @@ _LATEX = [
     ("⁻ᵀ", r"^{-\top}"), ("⁻¹", r"^{-1}"), ("ᵀ", r"^{\top}"), ("⊙", r"\odot "),
     ("·", r"\cdot "), ("−", "-"), ("×", r"\times "), ("⇒", r"\Rightarrow "),
     ("→", r"\to "), ("≤", r"\leq "), ("≥", r"\geq "), ("≠", r"\ne "), ("∞", r"\infty "),
+    ("¬", r"\neg "),
     ("σ", r"\sigma "), ("μ", r"\mu "), ("δ", r"\delta "), ("ε", r"\varepsilon "),
     ("Σ", r"\sum "), ("√", r"\sqrt "), ("…", r"\dots "), ("′", "'"), ("∗", "^{*}"),
     ("ᵢⱼ", "_{ij}"), ("ⱼ", "_j"), ("ᵢ", "_i"),  # the pair first: Tᵢⱼ is T_{ij}, not T_i_j

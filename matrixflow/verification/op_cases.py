@@ -112,7 +112,26 @@ def _elementwise_builders():
         "softplus": _unary("softplus", wide, mf.softplus,
                            lambda torch, a: torch.nn.functional.softplus(a)),
         "leaky_relu": _leaky_relu_cases,
+        "clamp": _clamp_cases,
     }
+
+
+def _clamp_cases(rng):
+    """Bounds on both sides and on one; entries kept ≥ 0.01 from a bound, where the rule
+    jumps (finite differences cannot judge it there)."""
+    cases = []
+    for low, high in ((-0.5, 0.5), (None, 0.3), (-0.2, None)):
+        for s in ((3, 3), (1, 4)):
+            a = normal(rng, s)
+            for bound in (low, high):
+                if bound is not None:
+                    near = np.abs(a - bound) < 0.01
+                    a[near] = bound + 0.05
+            cases.append(Case(
+                "clamp", f"{_shape(s)}, [{low}, {high}]", (a,), (True,),
+                lambda x, low=low, high=high: mf.clamp(x, low, high),
+                lambda torch, x, low=low, high=high: torch.clamp(x, low, high)))
+    return cases
 
 
 def _leaky_relu_cases(rng):
@@ -136,7 +155,24 @@ def _arithmetic_builders():
         "neg": _unary("neg", normal, lambda a: -a, lambda t, a: -a),
         "pow": _pow_cases,
         "rpow": _rpow_cases,
+        "where": _where_cases,
     }
+
+
+def _where_cases(rng):
+    """A random condition broadcast with both operands, in every broadcasting pattern; and
+    the condition itself broadcast (a column or a row of a mask)."""
+    cases = []
+    patterns = [(sa, sb, np.broadcast_shapes(sa, sb)) for sa, sb in BROADCAST_PAIRS]
+    patterns += [((3, 4), (3, 4), (3, 1)), ((3, 4), (1, 1), (1, 4)), ((1, 4), (3, 1), (3, 4))]
+    for sa, sb, sc in patterns:
+        condition = rng.random(sc) < 0.5
+        cases.append(Case(
+            "where", f"where({_shape(sc)}, {_shape(sa)}, {_shape(sb)})",
+            (normal(rng, sa), normal(rng, sb)), (True, True),
+            lambda a, b, c=condition: mf.where(c, a, b),
+            lambda torch, a, b, c=condition: torch.where(torch.from_numpy(c), a, b)))
+    return cases
 
 
 def _pow_cases(rng):
@@ -239,6 +275,7 @@ def _structure_builders():
         "getitem": _getitem_cases,
         "scatter_add": _scatter_add_cases,
         "reshape": _reshape_cases,
+        "clone": _unary("clone", normal, mf.clone, lambda torch, a: a.clone()),
     }
 
 
@@ -305,6 +342,13 @@ def _scatter_add_cases(rng):
         selected = np.zeros(shape)[index]
         g_shape = selected.shape if selected.ndim == 2 else (selected.size, 1)
         cases.append(Case("scatter_add", f"{_shape(g_shape)} into 4×3{label}",
+                          (normal(rng, g_shape),), (True,),
+                          lambda g, index=index: mf.scatter_add(g, index, shape),
+                          _scatter_twin(index, shape)))
+    # paired indices take an operand of any shape with that many entries, read row by row
+    index = normalise_index(([0, 2, 3, 0], [1, 1, 0, 1]), shape)
+    for g_shape in ((1, 4), (2, 2)):
+        cases.append(Case("scatter_add", f"{_shape(g_shape)} into 4×3[pairs]",
                           (normal(rng, g_shape),), (True,),
                           lambda g, index=index: mf.scatter_add(g, index, shape),
                           _scatter_twin(index, shape)))
