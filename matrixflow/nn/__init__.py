@@ -2,7 +2,8 @@
 
 Every layer is matrix algebra on a batch whose rows are samples: Linear is Y = X·W + 1·b with W
 (in × out) and b (1 × out), the orientation of scikit-learn's `coefs_` (PyTorch stores Wᵀ); an
-RNN cell is H' = f(X·W_ih + H·W_hh + 1·b); an image batch is N × (C·H·W).  One module per kind:
+RNN cell is H' = f(X·W_ih + H·W_hh + 1·b) (LSTM and GRU cells likewise, their gates side by
+side); an image batch is N × (C·H·W).  One module per kind:
 `module` (Module, Sequential), `linear`, `recurrent`, `image` (Conv2d, MaxPool2d, Flatten),
 `norm` (Dropout, BatchNorm1d), `activations`, `init` (the initialisers).
 """
@@ -20,10 +21,12 @@ from .init import (
 from .linear import Linear
 from .module import Module, Sequential
 from .norm import BatchNorm, BatchNorm1d, Dropout
-from .recurrent import RNN, RNNCell
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
+    "GRU",
     "INITIALISERS",
+    "LSTM",
     "RELU_GAIN",
     "RNN",
     "BatchNorm",
@@ -31,7 +34,9 @@ __all__ = [
     "Conv2d",
     "Dropout",
     "Flatten",
+    "GRUCell",
     "Identity",
+    "LSTMCell",
     "LeakyReLU",
     "Linear",
     "MaxPool2d",
