@@ -1,4 +1,4 @@
-"""Estimator fits: matrixflow's against scikit-learn's MLPRegressor and a PyTorch nn.RNN.
+"""Estimator fits: matrixflow's against scikit-learn's MLPRegressor and PyTorch's nn.RNN, nn.LSTM.
 
 Both sides train the same network on the same data for the same number of epochs (the
 stopping rule is switched off with n_iter_no_change=inf), so a ratio compares the cost of the
@@ -59,7 +59,15 @@ def sequences(n, steps, seed=0):
     return series[:, :steps, None], series[:, steps]
 
 
-def rnn_jobs(X, y, hidden, batch, epochs):
+TORCH_LAYERS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+def torch_label(cell):
+    return f"PyTorch nn.{TORCH_LAYERS[cell]} + Adam (float64)"
+
+
+def rnn_jobs(X, y, hidden, batch, epochs, cell="rnn"):
+    """RNNRegressor(cell=…).fit beside PyTorch's same layer + nn.Linear trained the same way."""
     import torch
     from matrixflow.models import RNNRegressor
 
@@ -68,11 +76,11 @@ def rnn_jobs(X, y, hidden, batch, epochs):
 
     def matrixflow_fit():
         return RNNRegressor(hidden_size=hidden, batch_size=batch, max_iter=epochs, alpha=0.0,
-                            n_iter_no_change=np.inf, random_state=0).fit(X, y)
+                            n_iter_no_change=np.inf, random_state=0, cell=cell).fit(X, y)
 
     def torch_fit():
         torch.manual_seed(0)
-        rnn = torch.nn.RNN(features, hidden, batch_first=True).double()
+        rnn = getattr(torch.nn, TORCH_LAYERS[cell])(features, hidden, batch_first=True).double()
         out = torch.nn.Linear(hidden, 1).double()
         optimizer = torch.optim.Adam([*rnn.parameters(), *out.parameters()], lr=1e-3)
         for _ in range(epochs):
@@ -85,5 +93,5 @@ def rnn_jobs(X, y, hidden, batch, epochs):
                 loss.backward()
                 optimizer.step()
 
-    return {"PyTorch nn.RNN + Adam (float64)": torch_fit,
-            "matrixflow RNNRegressor.fit": _quietly(matrixflow_fit)}
+    return {torch_label(cell): torch_fit,
+            f"matrixflow RNNRegressor(cell={cell!r}).fit": _quietly(matrixflow_fit)}

@@ -40,10 +40,11 @@ def suite_estimators(rounds):
         return reports
     torch.set_num_threads(1)
     X, y = estimators.sequences(1024, 20)
-    jobs = estimators.rnn_jobs(X, y, hidden=32, batch=32, epochs=3)
-    reports.append(("RNNRegressor, 1024 sequences × 20 steps, hidden 32, batch 32, 3 epochs",
-                    compare(jobs, "PyTorch nn.RNN + Adam (float64)", rounds),
-                    "PyTorch nn.RNN + Adam (float64)"))
+    for cell in ("rnn", "lstm"):
+        jobs = estimators.rnn_jobs(X, y, hidden=32, batch=32, epochs=3, cell=cell)
+        reference = estimators.torch_label(cell)
+        reports.append((f"RNNRegressor(cell={cell!r}), 1024 sequences × 20 steps, hidden 32, "
+                        "batch 32, 3 epochs", compare(jobs, reference, rounds), reference))
     return reports
 
 

@@ -1,11 +1,12 @@
 """RNNRegressor: a recurrent network for sequences, trained in mini-batches of sequences.
 
 For X of shape (n_samples, seq_len, n_features), step t of a batch is the matrix Xₜ
-(batch × features), and each layer runs Hₜ = f(Xₜ·W_ih + Hₜ₋₁·W_hh + 1·b) (f = tanh or relu;
-the layer above reads Hₜ as its Xₜ).  Many-to-one: the prediction is H_T·W_out + 1·b_out.
+(batch × features), and each layer runs its cell — the Elman Hₜ = f(Xₜ·W_ih + Hₜ₋₁·W_hh + 1·b)
+(f = tanh or relu), or PyTorch's LSTM or GRU (see matrixflow.nn.recurrent) — and the layer
+above reads Hₜ as its Xₜ.  Many-to-one: the prediction is H_T·W_out + 1·b_out.
 Many-to-many (y of shape (n_samples, seq_len, n_outputs)): one prediction per step.  The loss
 is ½·mean((Ŷ − Y)²) + (α/2n)·Σ‖W‖² over the weight matrices, and the training loop, solvers and
-stopping rule are MLPRegressor's (scikit-learn's).
+stopping rule are MLPRegressor's (scikit-learn's), with defaults fit for recurrent training.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -54,10 +56,13 @@ _FITTED = ("n_features_in_", "n_outputs_", "seq_len_", "many_to_many_", "archite
            "best_validation_score_", "_no_improvement_count", "_best_parameters", "_state",
            "_output_ndim")
 
+_LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
 _RNN_CONSTRAINTS = {
     "hidden_size": (lambda v: isinstance(v, numbers.Integral) and v >= 1, "an integer ≥ 1"),
     "num_layers": (lambda v: isinstance(v, numbers.Integral) and v >= 1, "an integer ≥ 1"),
     "nonlinearity": (lambda v: v in ("tanh", "relu"), "'tanh' or 'relu'"),
+    "cell": (lambda v: v in _LAYERS, "'rnn', 'lstm' or 'gru'"),
     "solver": (lambda v: v in ("sgd", "adam"), "'sgd' or 'adam'"),
     "clip_norm": (lambda v: v is None or (isinstance(v, numbers.Real) and v > 0),
                   "None or a positive number"),
@@ -67,30 +72,38 @@ _RNN_CONSTRAINTS = {
 
 
 class RNNRegressor(RegressorMixin, BaseEstimator):
-    """Recurrent network regressor (Elman RNN, tanh or relu), scikit-learn style.
+    """Recurrent network regressor (Elman RNN, LSTM or GRU), scikit-learn style.
 
-    hidden_size, num_layers, nonlinearity: the network.  h0: the initial state, None (zeros) or
-    an array of shape (hidden_size,) or (num_layers, hidden_size) used for every sequence.
+    hidden_size, num_layers, cell ('rnn' the Elman cell, 'lstm', 'gru': PyTorch's nn.RNN,
+    nn.LSTM, nn.GRU), nonlinearity (the Elman cell's: 'tanh' or 'relu'): the network.  h0: the
+    initial hidden state, None (zeros) or an array of shape (hidden_size,) or (num_layers,
+    hidden_size) used for every sequence (an LSTM's cell state starts at zeros).
     clip_norm: clip the gradient's total norm to this before each step.  bptt_truncate: let
     gradients flow back at most this many steps (truncated BPTT).  The training parameters
     (solver, alpha, batch_size, learning_rate*, max_iter, shuffle, random_state, tol, verbose,
     warm_start, momentum, early_stopping, beta_*, epsilon, n_iter_no_change ...) mean what they
-    mean for MLPRegressor.  device: "cpu", "cuda" or "cuda:N", where fit and predict compute
-    (CuPy for a GPU); the network is held as NumPy arrays between calls.  Fitted: loss_curve_,
+    mean for MLPRegressor, but two defaults differ, so that a recurrent net trains: batch_size=32
+    (not min(200, n)) and tol=0.0, so the stopping rule ends a fit only when the training loss
+    has reached no new best for n_iter_no_change epochs (with 1e-4 it ended fits on the
+    plateau a recurrent net crosses, slowly, before it learns).  A fit that ends no better than
+    predicting the mean warns, saying why it ended and what to try.  device: "cpu", "cuda" or
+    "cuda:N", where fit and predict compute (CuPy for a GPU); the network is held as NumPy
+    arrays between calls.  Fitted: loss_curve_,
     n_iter_, grad_norm_curve_ (the mean gradient norm of each epoch's batches, before clipping:
     watch it for exploding or vanishing gradients).
     """
 
-    def __init__(self, hidden_size=32, num_layers=1, nonlinearity="tanh", *, h0=None,
+    def __init__(self, hidden_size=32, num_layers=1, nonlinearity="tanh", *, cell="rnn", h0=None,
                  clip_norm=None, bptt_truncate=None, solver="adam", alpha=0.0001,
-                 batch_size="auto", learning_rate="constant", learning_rate_init=0.001,
-                 power_t=0.5, max_iter=200, shuffle=True, random_state=None, tol=1e-4,
+                 batch_size=32, learning_rate="constant", learning_rate_init=0.001,
+                 power_t=0.5, max_iter=200, shuffle=True, random_state=None, tol=0.0,
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, device="cpu"):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.nonlinearity = nonlinearity
+        self.cell = cell
         self.h0 = h0
         self.clip_norm = clip_norm
         self.bptt_truncate = bptt_truncate
@@ -182,15 +195,19 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                 "_state", "_output_ndim", "n_iter_")
         check_params(self, _RNN_CONSTRAINTS)
         architecture = np.asarray(self.architecture_).tolist()
+        if len(architecture) == 3:  # saved before the LSTM and GRU cells: an Elman network
+            architecture = [*architecture, "rnn"]
+            self.architecture_ = architecture
         try:
-            hidden_size, num_layers, nonlinearity = architecture
+            hidden_size, num_layers, nonlinearity, cell = architecture
             hidden_size, num_layers = int(hidden_size), int(num_layers)
-            if hidden_size < 1 or num_layers < 1 or nonlinearity not in ("tanh", "relu"):
+            if hidden_size < 1 or num_layers < 1 or nonlinearity not in ("tanh", "relu") \
+                    or cell not in _LAYERS:
                 raise ValueError
         except (ValueError, TypeError):
-            raise ValueError(f"architecture_ must be [hidden_size, num_layers, nonlinearity] "
-                             f"with positive sizes and 'tanh' or 'relu', got {architecture!r}"
-                             ) from None
+            raise ValueError(f"architecture_ must be [hidden_size, num_layers, nonlinearity, "
+                             f"cell] with positive sizes, 'tanh' or 'relu', and 'rnn', 'lstm' "
+                             f"or 'gru', got {architecture!r}") from None
         if not isinstance(self.many_to_many_, (bool, np.bool_)):
             raise ValueError(f"many_to_many_ must be True or False, got {self.many_to_many_!r}")
         if self._output_ndim not in (1, 2, 3):
@@ -200,7 +217,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         state = self._state if isinstance(self._state, (list, tuple)) else [self._state]
         dtype = state[0].dtype if isinstance(state[0], np.ndarray) and \
             state[0].dtype.kind == "f" else np.float64
-        self._build(np.dtype(dtype), hidden_size, num_layers, str(nonlinearity))
+        self._build(np.dtype(dtype), hidden_size, num_layers, str(nonlinearity), str(cell))
         names = [name for name, _ in self._rnn.named_parameters()] + ["out_weight", "out_bias"]
         parameters = self._network_parameters()
         if len(state) != len(parameters):
@@ -262,13 +279,18 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                              f"fitted with {self.n_outputs_}")
 
     # ---- the network -------------------------------------------------------------------------
-    def _build(self, dtype, hidden_size, num_layers, nonlinearity):
+    def _build(self, dtype, hidden_size, num_layers, nonlinearity, cell):
         """The layers, drawn from the estimator's random state (the draws of PyTorch's
-        nn.RNN and nn.Linear: U(±1/√hidden)); `architecture_` records what was built."""
+        nn.RNN, nn.LSTM or nn.GRU and nn.Linear: U(±1/√hidden)); `architecture_` records what
+        was built."""
         rng = self._random_state if hasattr(self, "_random_state") else None
-        self.architecture_ = [int(hidden_size), int(num_layers), str(nonlinearity)]
-        self._rnn = nn.RNN(self.n_features_in_, hidden_size, num_layers, nonlinearity, rng=rng,
-                           dtype=dtype)
+        self.architecture_ = [int(hidden_size), int(num_layers), str(nonlinearity), str(cell)]
+        if cell == "rnn":
+            self._rnn = nn.RNN(self.n_features_in_, hidden_size, num_layers, nonlinearity,
+                               rng=rng, dtype=dtype)
+        else:
+            self._rnn = _LAYERS[cell](self.n_features_in_, hidden_size, num_layers, rng=rng,
+                                      dtype=dtype)
         bound = 1.0 / math.sqrt(hidden_size)
         rng = _generator(rng)
         self._out_weight = mf.Node(rng.uniform(-bound, bound, (hidden_size, self.n_outputs_))
@@ -291,7 +313,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     def _initial_state(self, dtype, device="cpu"):
         if self.h0 is None:
             return None
-        hidden_size, num_layers, _ = self.architecture_
+        hidden_size, num_layers, _, cell = self.architecture_
         try:
             h0 = np.asarray(self.h0, dtype=dtype)
         except (ValueError, TypeError):
@@ -305,8 +327,11 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         if h0.shape != (num_layers, hidden_size):
             raise ValueError(f"RNNRegressor: h0 must have shape ({hidden_size},) or "
                              f"({num_layers}, {hidden_size}), got {np.shape(self.h0)}")
-        return [mf.Node(to_device(h0[layer:layer + 1].copy(), device))
-                for layer in range(num_layers)]
+        states = [mf.Node(to_device(h0[layer:layer + 1].copy(), device))
+                  for layer in range(num_layers)]
+        if cell == "lstm":  # h0 is the hidden state; the cell state starts at zero
+            states = [(h, mf.Node(h.data * 0)) for h in states]
+        return states
 
     def _outputs(self, X, truncate=None, network=None):
         """The predictions for a batch: one matrix (many-to-one) or one per step, by `network`
@@ -376,6 +401,10 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     # ---- fitting -------------------------------------------------------------------------------
     def _fit(self, X, y, sample_weight, incremental):
         check_params(self, _RNN_CONSTRAINTS)
+        if self.cell != "rnn" and self.nonlinearity != "tanh":
+            raise ValueError(f"RNNRegressor: nonlinearity={self.nonlinearity!r} applies to the "
+                             f"Elman cell (cell='rnn') only; the {self.cell.upper()} cell has "
+                             "PyTorch's fixed sigmoid gates and tanh")
         device = require_device(self)
         first_pass = not hasattr(self, "_rnn") or (not self.warm_start and not incremental)
         X = self._check_X(X, reset=first_pass)
@@ -395,7 +424,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                     "steps; a 2-D y is one prediction per sequence with that many outputs. For "
                     "one prediction per step pass y[:, :, None].", UserWarning, stacklevel=3)
             _warn_if_far_from_unit_scale(X, y)
-            self._build(X.dtype, self.hidden_size, self.num_layers, self.nonlinearity)
+            self._build(X.dtype, self.hidden_size, self.num_layers, self.nonlinearity, self.cell)
             start_history(self)
             self.grad_norm_curve_ = []
             self._best_parameters = self._snapshot()
@@ -432,7 +461,26 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         finally:
             if device != "cpu":
                 self._move("cpu")
+        if not incremental:
+            self._warn_if_no_better_than_the_mean(X, y, sample_weight)
         return self
+
+    def _warn_if_no_better_than_the_mean(self, X, y, sample_weight):
+        """A ConvergenceWarning, saying why the fit ended and what to try, when the model
+        explains under NO_BETTER of its training targets' variance (training R²)."""
+        fitted = self._score(X, y, sample_weight)
+        if fitted >= NO_BETTER:
+            return
+        ended = (f"it stopped after {self.n_iter_} epochs because the training loss improved "
+                 f"by less than tol={self.tol:g} for n_iter_no_change={self.n_iter_no_change} "
+                 "epochs" if self.n_iter_ < self.max_iter else
+                 f"it ran all max_iter={self.max_iter} epochs")
+        warnings.warn(
+            f"RNNRegressor: the fitted model is no better than predicting the mean of y "
+            f"(training R² = {fitted:.3f}); {ended}. Try a larger max_iter or "
+            "n_iter_no_change, another learning_rate_init or batch_size, standardized X and y "
+            "(StandardScaler), or another cell ('rnn', 'lstm', 'gru').",
+            ConvergenceWarning, stacklevel=4)
 
     def _move(self, device):
         """The network, the early-stopping snapshot and the solver's state to `device` (the
@@ -448,10 +496,11 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     def _check_architecture_unchanged(self):
         """A warm start or partial_fit continues the network built, so its parameters must
         still describe it."""
-        if [self.hidden_size, self.num_layers, self.nonlinearity] != self.architecture_:
+        now = [self.hidden_size, self.num_layers, self.nonlinearity, self.cell]
+        if now != self.architecture_:
             raise ValueError(
-                f"RNNRegressor: hidden_size, num_layers, nonlinearity are now "
-                f"{[self.hidden_size, self.num_layers, self.nonlinearity]} but the network was "
+                f"RNNRegressor: hidden_size, num_layers, nonlinearity, cell are now "
+                f"{now} but the network was "
                 f"built with {self.architecture_}; a warm start or partial_fit continues that "
                 "network, so fit afresh (warm_start=False) to build the new one")
 
@@ -463,6 +512,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             p.data[...] = saved
 
 
+NO_BETTER = 0.05  # a training R² below this: the model hardly beats predicting the mean
 FAR_FROM_UNIT_SCALE = 10.0  # a root mean square above this: the data wants standardizing
 
 

@@ -130,9 +130,9 @@ def test_a_damaged_mlp_file_is_refused_naming_what_is_wrong(saved, tmp_path, nam
 
 DAMAGED_RNN = [
     ("the architecture is garbled", _set("fitted/architecture_", ["x"]),
-     "architecture_ must be [hidden_size, num_layers, nonlinearity]"),
+     "architecture_ must be [hidden_size, num_layers, nonlinearity, cell]"),
     ("an unknown nonlinearity", _set("fitted/architecture_", ["3", "2", "sigmoid"]),
-     "architecture_ must be [hidden_size, num_layers, nonlinearity]"),
+     "architecture_ must be [hidden_size, num_layers, nonlinearity, cell]"),
     ("the weights are missing", lambda entries: [entries.pop(key) for key in list(entries)
                                                 if key.startswith("fitted/_state")],
      "'fitted/_state' is missing"),
@@ -337,7 +337,7 @@ def _torch_training(model, X, y, epochs, batch_size, lr):
     the same objective and batches; truncated BPTT as chunks counted back from the last step.
     bias_hh is frozen at zero: matrixflow's one bias is torch's b_ih + b_hh, and training both
     would move their sum at twice the rate."""
-    hidden, layers, nonlinearity = model.architecture_
+    hidden, layers, nonlinearity, _ = model.architecture_
     rnn = torch.nn.RNN(model.n_features_in_, hidden, layers, nonlinearity,
                        batch_first=True).double()
     head = torch.nn.Linear(hidden, model.n_outputs_).double()
@@ -389,7 +389,8 @@ def test_rnn_training_follows_torch_sgd_step_for_step(params):
     start = RNNRegressor(**settings, max_iter=1)
     start._random_state = np.random.RandomState(0)  # what fit draws the first weights from
     start.n_features_in_, start.n_outputs_ = 2, 2
-    start._build(np.float64, 4, params.get("num_layers", 1), params.get("nonlinearity", "tanh"))
+    start._build(np.float64, 4, params.get("num_layers", 1), params.get("nonlinearity", "tanh"),
+                 "rnn")
     rnn, head = _torch_training(start, X, y, epochs=10, batch_size=16, lr=0.05)
     model = RNNRegressor(**settings, max_iter=10).fit(X, y)
     if model.clip_norm:  # the clipping was exercised

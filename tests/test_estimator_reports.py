@@ -68,7 +68,7 @@ def test_a_loaded_rnn_is_the_fitted_network_whatever_the_parameters_say(tmp_path
     model.save(tmp_path / "rnn.npz")
     loaded = RNNRegressor.load(tmp_path / "rnn.npz")
     np.testing.assert_array_equal(loaded.predict(X_SEQ), before)
-    assert loaded.architecture_ == [4, 1, "tanh"]
+    assert loaded.architecture_ == [4, 1, "tanh", "rnn"]
 
 
 def test_a_warm_start_with_another_architecture_is_refused():
@@ -78,7 +78,7 @@ def test_a_warm_start_with_another_architecture_is_refused():
     with pytest.raises(ValueError, match="fit afresh"):
         model.fit(X_SEQ, Y_SEQ)
     model.set_params(warm_start=False).fit(X_SEQ, Y_SEQ)
-    assert model.architecture_ == [4, 1, "relu"]
+    assert model.architecture_ == [4, 1, "relu", "rnn"]
 
 
 def test_nn_rnn_refuses_a_3d_array_instead_of_misreading_it():
