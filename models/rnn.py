@@ -82,11 +82,11 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     gradients flow back at most this many steps (truncated BPTT).  The training parameters
     (solver, alpha, batch_size, learning_rate*, max_iter, shuffle, random_state, tol, verbose,
     warm_start, momentum, early_stopping, beta_*, epsilon, n_iter_no_change ...) mean what they
-    mean for MLPRegressor, but two defaults differ, so that a recurrent net trains: batch_size=32
-    (not min(200, n)) and tol=0.0, so the stopping rule ends a fit only when the training loss
-    has reached no new best for n_iter_no_change epochs (with 1e-4 it ended fits on the
-    plateau a recurrent net crosses, slowly, before it learns).  A fit that ends no better than
-    predicting the mean warns, saying why it ended and what to try.  device: "cpu", "cuda" or
+    mean for MLPRegressor, but three defaults differ, so that a recurrent net trains:
+    batch_size=32 (not min(200, n)), tol=0.0 and n_iter_no_change=20, so the stopping rule ends
+    a fit only when the training loss has reached no new best for 20 epochs (with 1e-4 and 10
+    it ended fits on the plateau a recurrent net crosses, slowly, before it learns).  A fit
+    that ends no better than predicting the mean warns, saying why it ended and what to try.  device: "cpu", "cuda" or
     "cuda:N", where fit and predict compute (CuPy for a GPU); the network is held as NumPy
     arrays between calls.  Fitted: loss_curve_,
     n_iter_, grad_norm_curve_ (the mean gradient norm of each epoch's batches, before clipping:
@@ -99,7 +99,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                  power_t=0.5, max_iter=200, shuffle=True, random_state=None, tol=0.0,
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, n_iter_no_change=10, device="cpu"):
+                 epsilon=1e-8, n_iter_no_change=20, device="cpu"):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.nonlinearity = nonlinearity
