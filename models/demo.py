@@ -2,10 +2,11 @@
 
 Yearly sunspot numbers (1700–2008, public domain): predict next year's number from the last
 ten, by an MLP and by recurrent nets of each cell (Elman, LSTM, GRU).  The models learn on
-the years up to 1949 and are scored on 1950–2008, which they never saw, beside two baselines: "persistence" (next year = this year) and a linear regression on
-the same ten years (an AR(10) model, least squares), the simplest model a network must beat to
-be worth its training.  With matplotlib installed, the loss curves and the forecasts are saved
-as a PNG.
+the years up to 1949 and are scored on 1950–2008, which they never saw, beside two
+baselines: "persistence" (next year = this year) and a linear regression on the same ten
+years (an AR(10) model, least squares), the simplest model a network must beat to be worth
+its training.  With matplotlib installed, the loss curves and the forecasts are saved as a
+PNG.
 """
 
 from __future__ import annotations

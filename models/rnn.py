@@ -86,9 +86,9 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     batch_size=32 (not min(200, n)), tol=0.0 and n_iter_no_change=20, so the stopping rule ends
     a fit only when the training loss has reached no new best for 20 epochs (with 1e-4 and 10
     it ended fits on the plateau a recurrent net crosses, slowly, before it learns).  A fit
-    that ends no better than predicting the mean warns, saying why it ended and what to try.  device: "cpu", "cuda" or
-    "cuda:N", where fit and predict compute (CuPy for a GPU); the network is held as NumPy
-    arrays between calls.  Fitted: loss_curve_,
+    that ends no better than predicting the mean warns, saying why it ended and what to try.
+    device: "cpu", "cuda" or "cuda:N", where fit and predict compute (CuPy for a GPU); the
+    network is held as NumPy arrays between calls.  Fitted: loss_curve_,
     n_iter_, grad_norm_curve_ (the mean gradient norm of each epoch's batches, before clipping:
     watch it for exploding or vanishing gradients).
     """
