@@ -126,9 +126,9 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
 
     # ---- scikit-learn's API ----------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
-        """Fit to X (n_samples, seq_len, n_features) and y: (n_samples,) or (n_samples,
-        n_outputs) for one prediction per sequence, (n_samples, seq_len, n_outputs) for one per
-        step."""
+        """Fit to X (n_samples, seq_len, n_features), or (n_samples, seq_len) for one feature
+        per step, and y: (n_samples,) or (n_samples, n_outputs) for one prediction per
+        sequence, (n_samples, seq_len, n_outputs) for one per step."""
         with mf.enable_grad():  # training needs the tree, even inside mf.no_grad()
             return self._fit(X, y, sample_weight, incremental=False)
 
