@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 import matrixflow as mf
@@ -38,6 +38,14 @@ from ._persistence import (
     save_estimator,
     solver_kind,
 )
+from ._sequences import (
+    check_loaded_input,
+    check_sequences,
+    check_targets,
+    check_targets_fit,
+    step_features,
+    warn_if_far_from_unit_scale,
+)
 from ._training import (
     check_finite,
     check_params,
@@ -54,7 +62,7 @@ _FITTED = ("n_features_in_", "n_outputs_", "seq_len_", "many_to_many_", "archite
            "n_iter_", "t_",
            "loss_", "best_loss_", "loss_curve_", "grad_norm_curve_", "validation_scores_",
            "best_validation_score_", "_no_improvement_count", "_best_parameters", "_state",
-           "_output_ndim")
+           "_output_ndim", "_input_ndim", "feature_names_in_")
 
 _LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -131,9 +139,9 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
 
     # ---- scikit-learn's API ----------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
-        """Fit to X (n_samples, seq_len, n_features) and y: (n_samples,) or (n_samples,
-        n_outputs) for one prediction per sequence, (n_samples, seq_len, n_outputs) for one per
-        step."""
+        """Fit to X (n_samples, seq_len, n_features), or (n_samples, seq_len) for one feature
+        per step, and y: (n_samples,) or (n_samples, n_outputs) for one prediction per
+        sequence, (n_samples, seq_len, n_outputs) for one per step."""
         with mf.enable_grad():  # training needs the tree, even inside mf.no_grad()
             return self._fit(X, y, sample_weight, incremental=False)
 
@@ -158,7 +166,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
-        tags.input_tags.two_d_array = False
+        tags.input_tags.two_d_array = True  # univariate sequences, X[:, :, None]
         tags.input_tags.three_d_array = True
         return tags
 
@@ -214,6 +222,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(f"_output_ndim must be 1, 2 or 3, got {self._output_ndim!r}")
         check_positive_int("n_features_in_", self.n_features_in_)
         check_positive_int("n_outputs_", self.n_outputs_)
+        check_loaded_input(self)
         state = self._state if isinstance(self._state, (list, tuple)) else [self._state]
         dtype = state[0].dtype if isinstance(state[0], np.ndarray) and \
             state[0].dtype.kind == "f" else np.float64
@@ -231,52 +240,15 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                                  f"architecture needs {p.shape}")
         check_solver_state(solver_state, parameters)
 
-    # ---- data -------------------------------------------------------------------------------
+    # ---- data (models/_sequences.py) -------------------------------------------------------
     def _check_X(self, X, reset=False):
-        if isinstance(X, (list, tuple)):
-            _check_equal_lengths(X)
-        X = check_array(X, allow_nd=True, dtype=(np.float64, np.float32), ensure_2d=False,
-                        input_name="X")
-        if X.ndim != 3:
-            raise ValueError(
-                f"RNNRegressor: X must be 3-D (n_samples, seq_len, n_features), got shape "
-                f"{X.shape}; for one feature per step use X[:, :, None]"
-            )
-        if X.shape[1] == 0 or X.shape[2] == 0:
-            raise ValueError(f"RNNRegressor: X of shape {X.shape} has no steps or no features; "
-                             "each sequence needs at least one step of at least one feature")
-        if not reset and X.shape[2] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[2]} features, but RNNRegressor is expecting "
-                             f"{self.n_features_in_} features as input.")
-        return X
+        return check_sequences(self, X, reset)
 
     def _check_y(self, y, X):
-        y = check_array(y, allow_nd=True, ensure_2d=False, dtype=X.dtype, input_name="y")
-        n, steps = X.shape[:2]
-        if y.shape[0] != n:
-            raise ValueError(f"RNNRegressor: X has {n} samples but y has {y.shape[0]}")
-        if y.ndim == 1:
-            y = y[:, None]
-        if y.ndim == 3 and y.shape[1] != steps:
-            raise ValueError(f"RNNRegressor: a per-step y must have shape (n_samples, {steps}, "
-                             f"n_outputs) to match X; got {y.shape}")
-        if y.ndim not in (2, 3):
-            raise ValueError(f"RNNRegressor: y must be 1-, 2- or 3-D, got shape {y.shape}")
-        return y
+        return check_targets(y, X)
 
     def _check_y_fits(self, y):
-        """y (as _check_y returns it) must be shaped like the fitted model's predictions."""
-        if (y.ndim == 3) != self.many_to_many_:
-            wanted = ("one value per step: give y the shape (n_samples, seq_len, "
-                      f"{self.n_outputs_})" if self.many_to_many_ else
-                      "one value per sequence: give y the shape (n_samples,) or (n_samples, "
-                      f"{self.n_outputs_})")
-            raise ValueError(f"RNNRegressor: y has shape {y.shape}, but the model was fitted "
-                             f"on a {'3' if self.many_to_many_ else '1- or 2'}-D y and "
-                             f"predicts {wanted}")
-        if y.shape[-1] != self.n_outputs_:
-            raise ValueError(f"RNNRegressor: y has {y.shape[-1]} output(s), but the model was "
-                             f"fitted with {self.n_outputs_}")
+        check_targets_fit(self, y)
 
     # ---- the network -------------------------------------------------------------------------
     def _build(self, dtype, hidden_size, num_layers, nonlinearity, cell):
@@ -286,10 +258,10 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         rng = self._random_state if hasattr(self, "_random_state") else None
         self.architecture_ = [int(hidden_size), int(num_layers), str(nonlinearity), str(cell)]
         if cell == "rnn":
-            self._rnn = nn.RNN(self.n_features_in_, hidden_size, num_layers, nonlinearity,
+            self._rnn = nn.RNN(step_features(self), hidden_size, num_layers, nonlinearity,
                                rng=rng, dtype=dtype)
         else:
-            self._rnn = _LAYERS[cell](self.n_features_in_, hidden_size, num_layers, rng=rng,
+            self._rnn = _LAYERS[cell](step_features(self), hidden_size, num_layers, rng=rng,
                                       dtype=dtype)
         bound = 1.0 / math.sqrt(hidden_size)
         rng = _generator(rng)
@@ -408,13 +380,11 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         device = require_device(self)
         first_pass = not hasattr(self, "_rnn") or (not self.warm_start and not incremental)
         X = self._check_X(X, reset=first_pass)
-        output_ndim = np.ndim(y)
+        output_ndim = np.asarray(y).ndim  # (np.ndim would ask an array-like for its ndim)
         y = self._check_y(y, X)
         sample_weight = validate_sample_weight(sample_weight, X.shape[0], X.dtype)
         self._random_state = check_random_state(self.random_state)
         if first_pass:
-            self.n_features_in_ = X.shape[2]
-            self.seq_len_ = X.shape[1]
             self.many_to_many_ = y.ndim == 3
             self.n_outputs_ = y.shape[-1]
             self._output_ndim = output_ndim  # predictions come back shaped like this y
@@ -423,7 +393,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                     f"RNNRegressor: y has {y.shape[1]} columns, as many as the sequences have "
                     "steps; a 2-D y is one prediction per sequence with that many outputs. For "
                     "one prediction per step pass y[:, :, None].", UserWarning, stacklevel=3)
-            _warn_if_far_from_unit_scale(X, y)
+            warn_if_far_from_unit_scale(X, y, univariate=self._input_ndim == 2)
             self._build(X.dtype, self.hidden_size, self.num_layers, self.nonlinearity, self.cell)
             start_history(self)
             self.grad_norm_curve_ = []
@@ -512,41 +482,5 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             p.data[...] = saved
 
 
+
 NO_BETTER = 0.05  # a training R² below this: the model hardly beats predicting the mean
-FAR_FROM_UNIT_SCALE = 10.0  # a root mean square above this: the data wants standardizing
-
-
-def _warn_if_far_from_unit_scale(X, y):
-    """A UserWarning when X (any feature) or y (any output) has a root mean square over
-    FAR_FROM_UNIT_SCALE: saturating tanh units, weights drawn at U(±1/√hidden) and the default
-    learning rate make an RNN learn such data very slowly (raw yearly sunspot numbers, RMS
-    ≈ 65, get held-out R² −1.2 at the defaults, 0.80 once divided by their standard
-    deviation), and X is 3-D, so scikit-learn's StandardScaler cannot stand before it in a
-    Pipeline."""
-    for name, data in (("X", X.reshape(-1, X.shape[-1])), ("y", y.reshape(-1, y.shape[-1]))):
-        rms = np.sqrt(np.mean(np.square(data, dtype=np.float64), axis=0))
-        if (rms > FAR_FROM_UNIT_SCALE).any():
-            column = int(np.argmax(rms))
-            which = f" in {'feature' if name == 'X' else 'output'} {column}" if rms.size > 1 \
-                else ""
-            warnings.warn(
-                f"RNNRegressor: {name} is far from unit scale (root mean square {rms[column]:.3g}"
-                f"{which}); an RNN learns such data "
-                f"slowly or not at all. Standardize {name} (e.g. subtract the training mean and "
-                f"divide by the training standard deviation{', per feature' if name == 'X' else ''}"
-                f"){' and scale the predictions back' if name == 'y' else ''}.",
-                UserWarning, stacklevel=4)
-
-
-def _check_equal_lengths(sequences):
-    """X given as a list of sequences: they must share one (seq_len, n_features) shape."""
-    try:
-        shapes = [np.shape(sequence) for sequence in sequences]
-    except ValueError:  # a sequence that is ragged itself
-        shapes = None
-    if shapes is None or len(set(shapes)) > 1:
-        seen = "" if shapes is None else f": {', '.join(map(str, sorted(set(shapes))[:4]))}"
-        raise ValueError(
-            f"RNNRegressor: the sequences in X differ in shape{seen}; every sequence needs the "
-            "same (seq_len, n_features). Pad them to one length, or fit groups of equal length "
-            "one after another with partial_fit.")

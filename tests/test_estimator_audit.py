@@ -466,15 +466,16 @@ def test_fitting_inside_no_grad_trains_as_outside(make, X, y):
     np.testing.assert_array_equal(inside.predict(X), outside.predict(X))
 
 
-# ---- RNNRegressor: scikit-learn's invariants that check_estimator cannot try on 3-D X -----------
+# ---- RNNRegressor: scikit-learn's invariants on 3-D X (check_estimator tries only 2-D X) -------
 @pytest.mark.parametrize("params", [dict(), dict(h0=[0.1, 0.2, 0.3], num_layers=2),
                                     dict(early_stopping=True, validation_fraction=0.2)],
                          ids=["plain", "h0 list, two layers", "early stopping"])
 def test_rnn_keeps_scikit_learns_estimator_invariants(params):
-    """check_estimator runs only its clone check on a three_d_array estimator; these are the
-    invariants of its other checks that apply: fit returns self and is idempotent, leaves its
-    parameters and inputs alone, adds no public attribute without a trailing underscore, and
-    predicts each sample independently of the others and of their order."""
+    """check_estimator (tests/test_rnn_sklearn_checks.py) tries only 2-D X, which takes its own
+    path in; these are the invariants of its checks on 3-D X: fit returns self and is
+    idempotent, leaves its parameters and inputs alone, adds no public attribute without a
+    trailing underscore, and predicts each sample independently of the others and of their
+    order."""
     X, y = X_SEQ.copy(), Y_SEQ[:, -1, 0].copy()
     model = RNNRegressor(hidden_size=3, max_iter=4, random_state=0, **params)
     before = {k: (v.copy() if isinstance(v, list) else v) for k, v in model.get_params().items()}

@@ -186,7 +186,9 @@ def test_early_stopping_keeps_the_best_validation_model():
 
 
 @pytest.mark.parametrize("X, y, words", [
-    (np.ones((5, 3)), np.ones(5), "X must be 3-D (n_samples, seq_len, n_features)"),
+    (np.ones((5, 3, 1, 1)), np.ones(5), "X must be 2-D (n_samples, seq_len) or 3-D (n_samples, "
+                                        "seq_len, n_features), got shape (5, 3, 1, 1)"),
+    (np.ones(5), np.ones(5), "Expected 2D array, got 1D array"),
     (np.ones((5, 3, 1)), np.ones(4), "X has 5 samples but y has 4"),
     (np.ones((5, 3, 1)), np.ones((5, 2, 1)), "a per-step y must have shape (n_samples, 3"),
 ])
