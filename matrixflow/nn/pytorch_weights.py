@@ -39,7 +39,7 @@ def to_torch_state_dict(module: Module) -> dict[str, np.ndarray]:
     the PyTorch twin (same layers, sizes and bias=) matrixflow's weights."""
     state = {}
     for _, torch_prefix, layer, kind in _layers(module):
-        state.update((torch_prefix + key, np.ascontiguousarray(value))
+        state.update((torch_prefix + key, np.array(value, order="C"))  # 0-d stays 0-d
                      for key, value in kind.to_torch(layer, layer.state_dict()).items())
     return state
 
@@ -217,11 +217,11 @@ def _layers(module, mf_prefix="", torch_prefix=""):
 # ---- reading values and saying what is wrong -----------------------------------------------
 def _as_array(name, value):
     try:
-        array = np.array(value, copy=True)  # a copy: never memory shared with a tensor
+        array = np.asarray(value).copy()  # a copy: never memory shared with a tensor
     except (TypeError, RuntimeError, ValueError) as error:
         raise TypeError(f"from_torch_state_dict: {name!r} cannot be read as a NumPy array "
                         f"({error}); give host values, tensor.detach().cpu()") from error
-    if array.dtype == object:
+    if array.dtype.kind not in "biuf":
         raise TypeError(f"from_torch_state_dict: {name!r} is a {type(value).__name__}, not "
                         "an array of numbers")
     return array
