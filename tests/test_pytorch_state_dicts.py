@@ -520,6 +520,17 @@ def test_values_that_are_not_host_arrays_are_refused():
         nn.from_torch_state_dict(nn.Linear(2, 2, bias=False), {"weight": "W"})
 
 
+def test_the_arguments_swapped_or_a_module_for_its_state_dict_are_refused():
+    twin = torch.nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="the first argument is the matrixflow module"):
+        nn.load_torch_state_dict(twin.state_dict(), nn.Linear(2, 2))
+    with pytest.raises(TypeError, match=r"give the PyTorch module's state_dict\(\).*not a "
+                                        "Linear"):
+        nn.load_torch_state_dict(nn.Linear(2, 2), twin)
+    with pytest.raises(TypeError, match="to_torch_state_dict: the first argument"):
+        nn.to_torch_state_dict(twin)
+
+
 def test_a_module_holding_its_own_parameter_has_no_known_layout():
     class Scaled(nn.Module):
         def __init__(self):

@@ -37,6 +37,7 @@ def to_torch_state_dict(module: Module) -> dict[str, np.ndarray]:
     """The state of `module` in PyTorch's layout and names, as NumPy arrays:
     `torch_twin.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})` gives
     the PyTorch twin (same layers, sizes and bias=) matrixflow's weights."""
+    _check_module(module, "to_torch_state_dict")
     state = {}
     for _, torch_prefix, layer, kind in _layers(module):
         state.update((torch_prefix + key, np.array(value, order="C"))  # 0-d stays 0-d
@@ -48,6 +49,10 @@ def from_torch_state_dict(module: Module, torch_state: Mapping) -> dict[str, np.
     """A PyTorch state dict of a twin of `module` (`torch_twin.state_dict()`, its tensors or
     their `.numpy()`) in matrixflow's layout: `module.load_state_dict(result)` loads it.  Every
     key PyTorch's twin has must be there with PyTorch's shape, and no other."""
+    _check_module(module, "from_torch_state_dict")
+    if not isinstance(torch_state, Mapping):
+        raise TypeError(f"from_torch_state_dict: give the PyTorch module's state_dict() (a "
+                        f"mapping of names to tensors), not a {type(torch_state).__name__}")
     given, used, missing, converted = dict(torch_state), set(), [], {}
     for mf_prefix, torch_prefix, layer, kind in _layers(module):
         local, wanted = {}, kind.to_torch(layer, layer.state_dict())
@@ -64,7 +69,7 @@ def from_torch_state_dict(module: Module, torch_state: Mapping) -> dict[str, np.
                     f"twin of {_where(layer, mf_prefix)} has {expected.shape}"
                     f"{_shape_hint(kind, value.shape, expected.shape)}")
         if len(local) == len(wanted):
-            converted.update((mf_prefix + key, value)
+            converted.update((mf_prefix + key, np.array(value, order="C"))
                              for key, value in kind.from_torch(layer, local).items())
     unexpected = sorted(set(given) - used)
     if missing or unexpected:
@@ -78,7 +83,8 @@ def from_torch_state_dict(module: Module, torch_state: Mapping) -> dict[str, np.
 def load_torch_state_dict(module: Module, torch_state: Mapping) -> None:
     """Load a PyTorch state dict into `module`, converting the layout:
     `module.load_state_dict(from_torch_state_dict(module, torch_state))`."""
-    module.load_state_dict(from_torch_state_dict(module, torch_state))
+    converted = from_torch_state_dict(module, torch_state)  # checks `module` first
+    module.load_state_dict(converted)
 
 
 # ---- the layers, one pair of conversions each ----------------------------------------------
@@ -215,6 +221,12 @@ def _layers(module, mf_prefix="", torch_prefix=""):
 
 
 # ---- reading values and saying what is wrong -----------------------------------------------
+def _check_module(module, caller):
+    if not isinstance(module, Module):
+        raise TypeError(f"{caller}: the first argument is the matrixflow module (it knows the "
+                        f"layout to convert to), got a {type(module).__name__}")
+
+
 def _as_array(name, value):
     try:
         array = np.asarray(value).copy()  # a copy: never memory shared with a tensor
