@@ -18,7 +18,7 @@ cell adds them, so it computes the same.
 Containers map their prefixes: matrixflow's `Sequential` keeps `layers.0.weight` where
 PyTorch's keeps `0.weight`; any other Module's children (attributes, lists of modules) have
 the same names in both.  The functions read anything NumPy can read (`__array__`: NumPy
-arrays, CPU torch tensors) and never import torch.
+arrays, CPU torch tensors) and never load PyTorch.
 """
 
 from __future__ import annotations
