@@ -1,7 +1,8 @@
 """Linear: Y = X·W + 1·b on a batch whose rows are samples.
 
 W is (in × out) and b (1 × out), the orientation of scikit-learn's `coefs_`; PyTorch stores Wᵀ
-(out × in), so its state dicts need `matrixflow.nn.convert` (see there).
+(out × in), so its state dicts convert with `matrixflow.nn.load_torch_state_dict` and
+`to_torch_state_dict` (`pytorch_weights`).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ parameter, a Module (or a list of them) a child.  Arrays it registers with `regi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import numpy as np
@@ -129,10 +130,17 @@ class Module:
 
     def load_state_dict(self, state: dict, strict: bool = True) -> None:
         """Copy values into the parameters and buffers (in place: optimizers keep their
-        references).  A 1-D array of C entries loads into a 1 × C row: PyTorch's shape for a
-        bias and for BatchNorm's weight, bias and running statistics."""
+        references); nothing is copied unless every entry fits.
+
+        The state is in matrixflow's layout, W (in × out) and biases 1 × out.  One in PyTorch's
+        layout — torch tensors, PyTorch's names (`weight_ih_l0`, `0.weight`), a 1-D bias, a
+        transposed or 4-D weight — is refused with the converter to call,
+        `nn.load_torch_state_dict(model, state)`: loaded as it is, a square weight would go in
+        transposed.  A 1-D array of C entries does load into BatchNorm1d's 1 × C rows (weight,
+        bias, running statistics), which hold the same numbers in both layouts."""
         params = {name: p.data for name, p in self.named_parameters()}
         params.update(self.named_buffers())
+        _refuse_pytorch_names(state, params)
         missing = sorted(set(params) - set(state))
         unexpected = sorted(set(state) - set(params))
         if strict and (missing or unexpected):
@@ -140,17 +148,43 @@ class Module:
                 f"load_state_dict: missing {missing or 'nothing'}, unexpected "
                 f"{unexpected or 'nothing'} (pass strict=False to load what matches)"
             )
+        modules = dict(self.named_modules())
+        values = {}
         for name, p in params.items():
             if name not in state:
                 continue
             value = state[name] if is_cupy_array(state[name]) else np.asarray(state[name])
+            path, _, entry = name.rpartition(".")
             if value.ndim == 1 and p.shape == (1, value.size):
-                value = value.reshape(1, -1)  # PyTorch's (C,) for a 1 × C row (bias, BatchNorm)
+                if entry not in getattr(modules.get(path), "_rows_from_1d", ()):
+                    raise ValueError(
+                        f"load_state_dict: {name} is 1-D {value.shape}, PyTorch's layout for "
+                        f"a bias; matrixflow's is a 1 × {value.size} row. {_CONVERT}")
+                value = value.reshape(1, -1)  # BatchNorm1d: PyTorch's (C,) is the same row
             if value.shape != p.shape:
-                raise ValueError(
-                    f"load_state_dict: {name} has shape {p.shape}, the state gives {value.shape}"
-                )
-            p[...] = to_device(value, device_of(p))  # copied onto the module's device
+                hint = ""
+                if value.ndim == 4 or (value.ndim == 2 and value.shape == p.shape[::-1]):
+                    hint = (f" — {'its transpose' if value.ndim == 2 else 'a 4-D weight'}, "
+                            f"PyTorch's layout. {_CONVERT}")
+                raise ValueError(f"load_state_dict: {name} has shape {p.shape}, the state "
+                                 f"gives {value.shape}{hint}")
+            values[name] = value
+        for name, value in values.items():
+            params[name][...] = to_device(value, device_of(params[name]))  # onto its device
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """(dotted path, module) for this module (path '') and every module below it, each
+        shared one once, in named_parameters' order (PyTorch's names and order)."""
+        seen = set()
+        stack = [(prefix, self)]
+        while stack:
+            path, module = stack.pop(0)
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield path, module
+            stack[:0] = [(f"{path}.{name}" if path else name, child)
+                         for name, child in module.named_children()]
 
     def extra_repr(self) -> str:
         return ""
@@ -165,6 +199,27 @@ class Module:
         return head + body + "\n)"
 
 
+_CONVERT = ("To load a PyTorch state dict, convert it: nn.load_torch_state_dict(model, "
+            "state) (matrixflow.nn.pytorch_weights)")
+# names only PyTorch gives: its RNN's per-layer weights and biases, an RNNCell's two biases,
+# and a Sequential's bare indices (matrixflow's are layers.0, …)
+_PYTORCH_NAMES = re.compile(r"^\d+\.|(^|\.)(weight|bias)_(ih|hh|hr)_l\d+(_reverse)?$|"
+                            r"(^|\.)bias_(ih|hh)$")
+
+
+def _refuse_pytorch_names(state, params) -> None:
+    """A state dict in PyTorch's layout is refused, whatever `strict` says, when its values are
+    torch tensors or it has names that only PyTorch gives."""
+    tensors = sorted(name for name, value in state.items()
+                     if type(value).__module__.split(".")[0] == "torch")
+    if tensors:
+        raise TypeError(f"load_state_dict: {tensors[:3]}{' …' if len(tensors) > 3 else ''} "
+                        f"are torch tensors: a PyTorch state dict, whose weights are the "
+                        f"transposes of matrixflow's. {_CONVERT}")
+    named = sorted(name for name in set(state) - set(params) if _PYTORCH_NAMES.search(name))
+    if named:
+        raise ValueError(f"load_state_dict: {named[:3]}{' …' if len(named) > 3 else ''} are "
+                         f"PyTorch's names, not this module's. {_CONVERT}")
 
 
 class Sequential(Module):

@@ -50,6 +50,9 @@ class BatchNorm1d(Module):
     `num_batches_tracked` are buffers when `track_running_stats`.  Defaults are PyTorch's.
     """
 
+    # PyTorch's (C,) entries are the same numbers as these 1 × C rows: load_state_dict takes them
+    _rows_from_1d = ("weight", "bias", "running_mean", "running_var")
+
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, *, dtype=np.float64):
         super().__init__()
