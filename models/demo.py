@@ -26,6 +26,8 @@ from .rnn import RNNRegressor
 
 WINDOW = 10
 FIRST_TEST_YEAR = 1950
+CELLS = ("rnn", "lstm", "gru")  # each recurrent cell at RNNRegressor's defaults
+MAX_ITER = 500
 
 
 def _scores(truth, prediction):
@@ -82,11 +84,11 @@ def run(png_path=DEFAULT_PNG, out=None):
             MLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=500,
                          random_state=0), X_flat),
     }
-    for cell in ("rnn", "lstm", "gru"):
+    for cell in CELLS:
         name = "RNNRegressor(hidden_size=32)" if cell == "rnn" else \
             f"RNNRegressor(hidden_size=32, cell={cell!r})"
-        models[name] = (RNNRegressor(hidden_size=32, cell=cell, max_iter=500, random_state=0),
-                        X)
+        models[name] = (RNNRegressor(hidden_size=32, cell=cell, max_iter=MAX_ITER,
+                                     random_state=0), X)
     print(f"Sunspots: next year's number from the last {WINDOW} "
           f"(train {years[train][0]}–{years[train][-1]}, "
           f"test {years[~train][0]}–{years[~train][-1]}: {int((~train).sum())} years unseen)\n",

@@ -30,16 +30,13 @@ from matrixflow.nn.init import _generator
 
 from ._persistence import (
     check_loaded,
-    check_positive_int,
-    check_solver_state,
-    check_weight,
     load_estimator,
     require,
     save_estimator,
     solver_kind,
 )
+from ._rnn_state import LAYERS, check_loaded_network, initial_state
 from ._sequences import (
-    check_loaded_input,
     check_sequences,
     check_targets,
     check_targets_fit,
@@ -64,13 +61,11 @@ _FITTED = ("n_features_in_", "n_outputs_", "seq_len_", "many_to_many_", "archite
            "best_validation_score_", "_no_improvement_count", "_best_parameters", "_state",
            "_output_ndim", "_input_ndim", "feature_names_in_")
 
-_LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-
 _RNN_CONSTRAINTS = {
     "hidden_size": (lambda v: isinstance(v, numbers.Integral) and v >= 1, "an integer ≥ 1"),
     "num_layers": (lambda v: isinstance(v, numbers.Integral) and v >= 1, "an integer ≥ 1"),
     "nonlinearity": (lambda v: v in ("tanh", "relu"), "'tanh' or 'relu'"),
-    "cell": (lambda v: v in _LAYERS, "'rnn', 'lstm' or 'gru'"),
+    "cell": (lambda v: v in LAYERS, "'rnn', 'lstm' or 'gru'"),
     "solver": (lambda v: v in ("sgd", "adam"), "'sgd' or 'adam'"),
     "clip_norm": (lambda v: v is None or (isinstance(v, numbers.Real) and v > 0),
                   "None or a positive number"),
@@ -202,43 +197,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         require(self, "n_features_in_", "n_outputs_", "many_to_many_", "architecture_",
                 "_state", "_output_ndim", "n_iter_")
         check_params(self, _RNN_CONSTRAINTS)
-        architecture = np.asarray(self.architecture_).tolist()
-        if len(architecture) == 3:  # saved before the LSTM and GRU cells: an Elman network
-            architecture = [*architecture, "rnn"]
-            self.architecture_ = architecture
-        try:
-            hidden_size, num_layers, nonlinearity, cell = architecture
-            hidden_size, num_layers = int(hidden_size), int(num_layers)
-            if hidden_size < 1 or num_layers < 1 or nonlinearity not in ("tanh", "relu") \
-                    or cell not in _LAYERS:
-                raise ValueError
-        except (ValueError, TypeError):
-            raise ValueError(f"architecture_ must be [hidden_size, num_layers, nonlinearity, "
-                             f"cell] with positive sizes, 'tanh' or 'relu', and 'rnn', 'lstm' "
-                             f"or 'gru', got {architecture!r}") from None
-        if not isinstance(self.many_to_many_, (bool, np.bool_)):
-            raise ValueError(f"many_to_many_ must be True or False, got {self.many_to_many_!r}")
-        if self._output_ndim not in (1, 2, 3):
-            raise ValueError(f"_output_ndim must be 1, 2 or 3, got {self._output_ndim!r}")
-        check_positive_int("n_features_in_", self.n_features_in_)
-        check_positive_int("n_outputs_", self.n_outputs_)
-        check_loaded_input(self)
-        state = self._state if isinstance(self._state, (list, tuple)) else [self._state]
-        dtype = state[0].dtype if isinstance(state[0], np.ndarray) and \
-            state[0].dtype.kind == "f" else np.float64
-        self._build(np.dtype(dtype), hidden_size, num_layers, str(nonlinearity), str(cell))
-        names = [name for name, _ in self._rnn.named_parameters()] + ["out_weight", "out_bias"]
-        parameters = self._network_parameters()
-        if len(state) != len(parameters):
-            raise ValueError(f"_state holds {len(state)} weight arrays; the architecture "
-                             f"{self.architecture_} needs {len(parameters)}")
-        for position, (name, saved, p) in enumerate(zip(names, state, parameters)):
-            if not isinstance(saved, np.ndarray) or saved.dtype.kind != "f":
-                check_weight(f"parameter {position} ({name})", saved, p.shape)
-            if saved.shape != p.shape:
-                raise ValueError(f"parameter {position} ({name}) has shape {saved.shape}, the "
-                                 f"architecture needs {p.shape}")
-        check_solver_state(solver_state, parameters)
+        check_loaded_network(self, solver_state)
 
     # ---- data (models/_sequences.py) -------------------------------------------------------
     def _check_X(self, X, reset=False):
@@ -261,7 +220,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             self._rnn = nn.RNN(step_features(self), hidden_size, num_layers, nonlinearity,
                                rng=rng, dtype=dtype)
         else:
-            self._rnn = _LAYERS[cell](step_features(self), hidden_size, num_layers, rng=rng,
+            self._rnn = LAYERS[cell](step_features(self), hidden_size, num_layers, rng=rng,
                                       dtype=dtype)
         bound = 1.0 / math.sqrt(hidden_size)
         rng = _generator(rng)
@@ -283,27 +242,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             p.data = saved
 
     def _initial_state(self, dtype, device="cpu"):
-        if self.h0 is None:
-            return None
-        hidden_size, num_layers, _, cell = self.architecture_
-        try:
-            h0 = np.asarray(self.h0, dtype=dtype)
-        except (ValueError, TypeError):
-            raise ValueError(f"RNNRegressor: h0 must be numbers, an array of shape "
-                             f"({hidden_size},) or ({num_layers}, {hidden_size}), or None; got "
-                             f"{self.h0!r}") from None
-        if not np.isfinite(h0).all():
-            raise ValueError(f"RNNRegressor: h0 must be finite, got {self.h0!r}")
-        if h0.shape == (hidden_size,):
-            h0 = np.broadcast_to(h0, (num_layers, hidden_size))
-        if h0.shape != (num_layers, hidden_size):
-            raise ValueError(f"RNNRegressor: h0 must have shape ({hidden_size},) or "
-                             f"({num_layers}, {hidden_size}), got {np.shape(self.h0)}")
-        states = [mf.Node(to_device(h0[layer:layer + 1].copy(), device))
-                  for layer in range(num_layers)]
-        if cell == "lstm":  # h0 is the hidden state; the cell state starts at zero
-            states = [(h, mf.Node(h.data * 0)) for h in states]
-        return states
+        return initial_state(self, dtype, device)
 
     def _outputs(self, X, truncate=None, network=None):
         """The predictions for a batch: one matrix (many-to-one) or one per step, by `network`

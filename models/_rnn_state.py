@@ -1,0 +1,83 @@
+"""What an RNNRegressor's network must be: the architecture a saved file records, checked
+before its weights are loaded, and the initial state h0 each sequence starts from."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import matrixflow as mf
+from matrixflow import nn
+from matrixflow.backend import to_device
+
+from ._persistence import check_positive_int, check_solver_state, check_weight
+from ._sequences import check_loaded_input
+
+LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+def check_loaded_network(model, solver_state):
+    """Rebuild the architecture `model.architecture_` records ([hidden_size, num_layers,
+    nonlinearity, cell]; files from before the LSTM and GRU cells hold the first three, an
+    Elman network) and check the saved weights and solver state fit it."""
+    architecture = np.asarray(model.architecture_).tolist()
+    if len(architecture) == 3:  # saved before the LSTM and GRU cells: an Elman network
+        architecture = [*architecture, "rnn"]
+        model.architecture_ = architecture
+    try:
+        hidden_size, num_layers, nonlinearity, cell = architecture
+        hidden_size, num_layers = int(hidden_size), int(num_layers)
+        if hidden_size < 1 or num_layers < 1 or nonlinearity not in ("tanh", "relu") \
+                or cell not in LAYERS:
+            raise ValueError
+    except (ValueError, TypeError):
+        raise ValueError(f"architecture_ must be [hidden_size, num_layers, nonlinearity, "
+                         f"cell] with positive sizes, 'tanh' or 'relu', and 'rnn', 'lstm' "
+                         f"or 'gru', got {architecture!r}") from None
+    if not isinstance(model.many_to_many_, (bool, np.bool_)):
+        raise ValueError(f"many_to_many_ must be True or False, got {model.many_to_many_!r}")
+    if model._output_ndim not in (1, 2, 3):
+        raise ValueError(f"_output_ndim must be 1, 2 or 3, got {model._output_ndim!r}")
+    check_positive_int("n_features_in_", model.n_features_in_)
+    check_positive_int("n_outputs_", model.n_outputs_)
+    check_loaded_input(model)
+    state = model._state if isinstance(model._state, (list, tuple)) else [model._state]
+    dtype = state[0].dtype if isinstance(state[0], np.ndarray) and \
+        state[0].dtype.kind == "f" else np.float64
+    model._build(np.dtype(dtype), hidden_size, num_layers, str(nonlinearity), str(cell))
+    names = [name for name, _ in model._rnn.named_parameters()] + ["out_weight", "out_bias"]
+    parameters = model._network_parameters()
+    if len(state) != len(parameters):
+        raise ValueError(f"_state holds {len(state)} weight arrays; the architecture "
+                         f"{model.architecture_} needs {len(parameters)}")
+    for position, (name, saved, p) in enumerate(zip(names, state, parameters)):
+        if not isinstance(saved, np.ndarray) or saved.dtype.kind != "f":
+            check_weight(f"parameter {position} ({name})", saved, p.shape)
+        if saved.shape != p.shape:
+            raise ValueError(f"parameter {position} ({name}) has shape {saved.shape}, the "
+                             f"architecture needs {p.shape}")
+    check_solver_state(solver_state, parameters)
+
+
+def initial_state(estimator, dtype, device="cpu"):
+    """h0 as one state per layer (an LSTM's a pair (H, C), C = 0), or None for zeros."""
+    if estimator.h0 is None:
+        return None
+    hidden_size, num_layers, _, cell = estimator.architecture_
+    try:
+        h0 = np.asarray(estimator.h0, dtype=dtype)
+    except (ValueError, TypeError):
+        raise ValueError(f"RNNRegressor: h0 must be numbers, an array of shape "
+                         f"({hidden_size},) or ({num_layers}, {hidden_size}), or None; got "
+                         f"{estimator.h0!r}") from None
+    if not np.isfinite(h0).all():
+        raise ValueError(f"RNNRegressor: h0 must be finite, got {estimator.h0!r}")
+    if h0.shape == (hidden_size,):
+        h0 = np.broadcast_to(h0, (num_layers, hidden_size))
+    if h0.shape != (num_layers, hidden_size):
+        raise ValueError(f"RNNRegressor: h0 must have shape ({hidden_size},) or "
+                         f"({num_layers}, {hidden_size}), got {np.shape(estimator.h0)}")
+    states = [mf.Node(to_device(h0[layer:layer + 1].copy(), device))
+              for layer in range(num_layers)]
+    if cell == "lstm":  # h0 is the hidden state; the cell state starts at zero
+        states = [(h, mf.Node(h.data * 0)) for h in states]
+    return states
