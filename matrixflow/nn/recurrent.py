@@ -58,10 +58,18 @@ class _Cell(Module):
         self.bias_ih = self._draw(rng, dtype, (1, width), "bias_ih") if bias else None
         self.bias_hh = self._draw(rng, dtype, (1, width), "bias_hh") if bias else None
 
-    def _block(self, P, k):
-        """Gate k's columns of P (batch × gates·hidden)."""
+    def _block(self, P, k, blocks=1):
+        """Gate k's columns of P (batch × gates·hidden), or `blocks` gates from k on."""
         H = self.hidden_size
-        return P[:, k * H:(k + 1) * H]
+        return P[:, k * H:(k + blocks) * H]
+
+    def shared(self):
+        """What every step of a sequence computes alike, computed once by the stack (and so
+        once in the backward walk too); None for a cell with nothing to share."""
+        return None
+
+    def forward(self, x, state):
+        return self.step(x, state, self.shared())
 
     def zero_state(self, batch, like):
         """The state before the first step: zeros of `like`'s kind and precision."""
@@ -96,7 +104,7 @@ class RNNCell(_Cell):
         self._weights(rng, dtype)
         self.bias = self._draw(rng, dtype, (1, self.hidden_size), "bias") if bias else None
 
-    def forward(self, x, h):
+    def step(self, x, h, shared=None):
         pre = x @ self.weight_ih + h @ self.weight_hh
         if self.bias is not None:
             pre = pre + self.bias
@@ -123,13 +131,20 @@ class LSTMCell(_Cell):
         self._weights(rng, dtype)
         self._biases(rng, dtype, bias)
 
-    def forward(self, x, state):
+    def shared(self):
+        """b_ih + b_hh, added to every step's P."""
+        return None if self.bias_ih is None else self.bias_ih + self.bias_hh
+
+    def step(self, x, state, bias=None):
         h, c = state
         P = x @ self.weight_ih + h @ self.weight_hh
-        if self.bias_ih is not None:
-            P = P + (self.bias_ih + self.bias_hh)
-        i, f = ops.sigmoid(self._block(P, 0)), ops.sigmoid(self._block(P, 1))
-        g, o = ops.tanh(self._block(P, 2)), ops.sigmoid(self._block(P, 3))
+        if bias is not None:
+            P = P + bias
+        # σ over all of P in one op, then the i, f, o blocks of it: fewer, larger ops than a
+        # σ per gate (the g block's σ is computed and not used; its gradient is zero)
+        S = ops.sigmoid(P)
+        i, f, o = self._block(S, 0), self._block(S, 1), self._block(S, 3)
+        g = ops.tanh(self._block(P, 2))
         c = f * c + i * g
         return o * ops.tanh(c), c
 
@@ -158,12 +173,12 @@ class GRUCell(_Cell):
         self._weights(rng, dtype)
         self._biases(rng, dtype, bias)
 
-    def forward(self, x, h):
+    def step(self, x, h, shared=None):
         A, B = x @ self.weight_ih, h @ self.weight_hh
         if self.bias_ih is not None:
             A, B = A + self.bias_ih, B + self.bias_hh
-        r = ops.sigmoid(self._block(A, 0) + self._block(B, 0))
-        z = ops.sigmoid(self._block(A, 1) + self._block(B, 1))
+        RZ = ops.sigmoid(self._block(A, 0, 2) + self._block(B, 0, 2))  # r and z in one σ
+        r, z = self._block(RZ, 0), self._block(RZ, 1)
         n = ops.tanh(self._block(A, 2) + r * self._block(B, 2))
         return n + z * (h - n)  # (1 − Z) ⊙ N + Z ⊙ H, one product fewer
 
@@ -201,12 +216,13 @@ class _Stack(Module):
             if len(states) != len(self.cells):
                 raise ValueError(f"{kind}: h0 needs one state per layer ({len(self.cells)}), "
                                  f"got {len(states)}")
+        shared = [cell.shared() for cell in self.cells]
         outputs = []
         for t, x in enumerate(xs):
             if truncate and t > 0 and (steps - t) % truncate == 0:
                 states = [cell.detach_state(state) for cell, state in zip(self.cells, states)]
             for layer, cell in enumerate(self.cells):
-                states[layer] = cell(x, states[layer])
+                states[layer] = cell.step(x, states[layer], shared[layer])
                 x = cell.output(states[layer])
             outputs.append(x)
         return outputs, states
