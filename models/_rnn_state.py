@@ -1,9 +1,13 @@
 """What an RNNRegressor's network must be: the architecture a saved file records, checked
-before its weights are loaded, and the initial state h0 each sequence starts from."""
+before its weights are loaded, the initial state h0 each sequence starts from, and the warning
+when a fit leaves a network that learned nothing."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
 import matrixflow as mf
 from matrixflow import nn
@@ -13,6 +17,7 @@ from ._persistence import check_positive_int, check_solver_state, check_weight
 from ._sequences import check_loaded_input
 
 LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+NO_BETTER = 0.05  # a training R² below this: the model hardly beats predicting the mean
 
 
 def check_loaded_network(model, solver_state):
@@ -81,3 +86,21 @@ def initial_state(estimator, dtype, device="cpu"):
     if cell == "lstm":  # h0 is the hidden state; the cell state starts at zero
         states = [(h, mf.Node(h.data * 0)) for h in states]
     return states
+
+
+def warn_if_no_better_than_the_mean(estimator, fitted):
+    """A ConvergenceWarning, saying why the fit ended and what to try, when the model
+    explains under NO_BETTER of its training targets' variance (`fitted`, the training R²)."""
+    if fitted >= NO_BETTER:
+        return
+    patience = estimator.n_iter_no_change
+    ended = (f"it stopped after {estimator.n_iter_} epochs because the training loss improved "
+             f"by less than tol={estimator.tol:g} for n_iter_no_change={patience} epochs"
+             if estimator.n_iter_ < estimator.max_iter else
+             f"it ran all max_iter={estimator.max_iter} epochs")
+    warnings.warn(
+        f"RNNRegressor: the fitted model is no better than predicting the mean of y "
+        f"(training R² = {fitted:.3f}); {ended}. Try a larger max_iter or "
+        "n_iter_no_change, another learning_rate_init or batch_size, standardized X and y "
+        "(StandardScaler), or another cell ('rnn', 'lstm', 'gru').",
+        ConvergenceWarning, stacklevel=4)  # the caller of fit

@@ -211,8 +211,8 @@ def fit_stochastic(estimator, X, y, sample_weight, incremental, train_batch, aft
     gpu = device != "cpu"
     n_samples = X_train.shape[0]
     sample_idx = np.arange(n_samples, dtype=int)
-    if estimator.batch_size == "auto":
-        batch_size = min(200, n_samples)
+    if estimator.batch_size == "auto":  # scikit-learn's 200; a recurrent net's is smaller
+        batch_size = min(getattr(estimator, "AUTO_BATCH_SIZE", 200), n_samples)
     else:
         if estimator.batch_size > n_samples:
             warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going "

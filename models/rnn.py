@@ -18,7 +18,6 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -35,7 +34,12 @@ from ._persistence import (
     save_estimator,
     solver_kind,
 )
-from ._rnn_state import LAYERS, check_loaded_network, initial_state
+from ._rnn_state import (
+    LAYERS,
+    check_loaded_network,
+    initial_state,
+    warn_if_no_better_than_the_mean,
+)
 from ._sequences import (
     check_sequences,
     check_targets,
@@ -86,9 +90,10 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     (solver, alpha, batch_size, learning_rate*, max_iter, shuffle, random_state, tol, verbose,
     warm_start, momentum, early_stopping, beta_*, epsilon, n_iter_no_change ...) mean what they
     mean for MLPRegressor, but three defaults differ, so that a recurrent net trains:
-    batch_size=32 (not min(200, n)), tol=0.0 and n_iter_no_change=20, so the stopping rule ends
-    a fit only when the training loss has reached no new best for 20 epochs (with 1e-4 and 10
-    it ended fits on the plateau a recurrent net crosses, slowly, before it learns).  A fit
+    batch_size="auto" is min(32, n) (not min(200, n)), tol=0.0 and n_iter_no_change=20, so
+    the stopping rule ends a fit only when the training loss has reached no new best for 20
+    epochs (with 1e-4 and 10 it ended fits on the plateau a recurrent net crosses, slowly,
+    before it learns).  A fit
     that ends no better than predicting the mean warns, saying why it ended and what to try.
     device: "cpu", "cuda" or "cuda:N", where fit and predict compute (CuPy for a GPU); the
     network is held as NumPy arrays between calls.  Fitted: loss_curve_,
@@ -96,9 +101,11 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     watch it for exploding or vanishing gradients).
     """
 
+    AUTO_BATCH_SIZE = 32  # batch_size="auto": min(32, n_samples), PyTorch's habit
+
     def __init__(self, hidden_size=32, num_layers=1, nonlinearity="tanh", *, cell="rnn", h0=None,
                  clip_norm=None, bptt_truncate=None, solver="adam", alpha=0.0001,
-                 batch_size=32, learning_rate="constant", learning_rate_init=0.001,
+                 batch_size="auto", learning_rate="constant", learning_rate_init=0.001,
                  power_t=0.5, max_iter=200, shuffle=True, random_state=None, tol=0.0,
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
@@ -371,25 +378,8 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             if device != "cpu":
                 self._move("cpu")
         if not incremental:
-            self._warn_if_no_better_than_the_mean(X, y, sample_weight)
+            warn_if_no_better_than_the_mean(self, self._score(X, y, sample_weight))
         return self
-
-    def _warn_if_no_better_than_the_mean(self, X, y, sample_weight):
-        """A ConvergenceWarning, saying why the fit ended and what to try, when the model
-        explains under NO_BETTER of its training targets' variance (training R²)."""
-        fitted = self._score(X, y, sample_weight)
-        if fitted >= NO_BETTER:
-            return
-        ended = (f"it stopped after {self.n_iter_} epochs because the training loss improved "
-                 f"by less than tol={self.tol:g} for n_iter_no_change={self.n_iter_no_change} "
-                 "epochs" if self.n_iter_ < self.max_iter else
-                 f"it ran all max_iter={self.max_iter} epochs")
-        warnings.warn(
-            f"RNNRegressor: the fitted model is no better than predicting the mean of y "
-            f"(training R² = {fitted:.3f}); {ended}. Try a larger max_iter or "
-            "n_iter_no_change, another learning_rate_init or batch_size, standardized X and y "
-            "(StandardScaler), or another cell ('rnn', 'lstm', 'gru').",
-            ConvergenceWarning, stacklevel=4)
 
     def _move(self, device):
         """The network, the early-stopping snapshot and the solver's state to `device` (the
@@ -422,4 +412,3 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
 
 
 
-NO_BETTER = 0.05  # a training R² below this: the model hardly beats predicting the mean
