@@ -2,6 +2,7 @@
 saved and loaded, refused where a parameter does not apply; and the warning when a fit ends no
 better than predicting the mean."""
 
+import itertools
 import warnings
 
 import numpy as np
@@ -112,3 +113,52 @@ def test_a_fit_no_better_than_the_mean_says_why_and_what_to_try():
                              random_state=0).fit(X, Y)
     assert model.score(X, Y) > 0.5  # a model that learned: no word of the mean
     assert not [w for w in caught if "predicting the mean" in str(w.message)]
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("num_layers, per_step, truncate, h0", [
+    (1, True, None, None), (2, False, 3, None), (2, True, 2, 0.3), (3, False, None, 0.1),
+])
+def test_objective_and_gradients_match_torch(cell, num_layers, per_step, truncate, h0):
+    """Many-to-one and many-to-many, truncated BPTT (chunks counted back from the last step,
+    the state detached between them) and h0, against PyTorch's layer run the same way."""
+    rng = np.random.default_rng(0)
+    n, steps, features, outputs, hidden = 6, 8, 3, 2, 5
+    X = rng.standard_normal((n, steps, features))
+    y = rng.standard_normal((n, steps, outputs) if per_step else (n, outputs))
+    model = RNNRegressor(hidden_size=hidden, num_layers=num_layers, cell=cell, alpha=0.01,
+                         bptt_truncate=truncate, h0=None if h0 is None else np.full(hidden, h0),
+                         max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    model._objective(X, y, None).backward()
+
+    rnn, _ = torch_training(model, X, y, epochs=0, batch_size=1, lr=0.0)  # a copy, untrained
+    out_w = torch.tensor(model._out_weight.data, requires_grad=True)
+    out_b = torch.tensor(model._out_bias.data, requires_grad=True)
+    state = None
+    if h0 is not None:
+        h = torch.full((num_layers, n, hidden), h0, dtype=torch.float64)
+        state = (h, torch.zeros_like(h)) if cell == "lstm" else h
+    k = truncate or steps
+    edges = sorted({0, steps, *range(steps - k, 0, -k)})
+    pieces = []
+    for a, b in itertools.pairwise(edges):
+        if state is not None and a > 0:
+            state = tuple(s.detach() for s in state) if cell == "lstm" else state.detach()
+        out, state = rnn(torch.from_numpy(X[:, a:b]), state)
+        pieces.append(out)
+    states = torch.cat(pieces, dim=1)
+    prediction = states @ out_w + out_b if per_step else states[:, -1, :] @ out_w + out_b
+    loss = 0.5 * ((prediction - torch.from_numpy(y)) ** 2).mean()
+    weights = [p for name, p in rnn.named_parameters() if "weight" in name] + [out_w]
+    (loss + 0.5 * 0.01 / n * sum((w**2).sum() for w in weights)).backward()
+
+    for k, mine in enumerate(model._rnn.cells):
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            theirs = getattr(rnn, f"{name}_l{k}").grad.numpy()
+            np.testing.assert_allclose(getattr(mine, name).grad,
+                                       theirs.T if theirs.ndim == 2 else theirs[None, :],
+                                       rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(model._out_weight.grad, out_w.grad.numpy(), rtol=1e-9)
