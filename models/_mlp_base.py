@@ -39,6 +39,7 @@ from ._persistence import (
     check_positive_int,
     check_solver_state,
     check_weight,
+    layer_widths,
     load_estimator,
     require,
     save_estimator,
@@ -180,13 +181,13 @@ class BaseMLP(BaseEstimator):
         if not len(coefs) == len(intercepts) == self.n_layers_ - 1:
             raise ValueError(f"{len(coefs)} weight matrices, {len(intercepts)} intercept "
                              f"vectors and n_layers_={self.n_layers_} do not agree")
-        fan_in = self.n_features_in_
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        widths = [self.n_features_in_, *layer_widths(coefs, intercepts, sizes),
+                  self.n_outputs_]
         for layer, (coef, intercept) in enumerate(zip(coefs, intercepts)):
-            last = layer == len(coefs) - 1
-            fan_out = self.n_outputs_ if last or np.ndim(coef) != 2 else coef.shape[1]
-            check_weight(f"coefs_[{layer}]", coef, (fan_in, fan_out))
-            check_weight(f"intercepts_[{layer}]", intercept, (fan_out,))
-            fan_in = fan_out
+            check_weight(f"coefs_[{layer}]", coef, (widths[layer], widths[layer + 1]))
+            check_weight(f"intercepts_[{layer}]", intercept, (widths[layer + 1],))
         check_solver_state(solver_state, self._parameters())
 
     def _check_outputs(self):

@@ -64,6 +64,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True  # SciPy sparse X (models/_sparse.py)
         return tags
 
     def _validate_input(self, X, y, incremental, reset):
@@ -184,6 +185,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
+        tags.input_tags.sparse = True  # SciPy sparse X (models/_sparse.py)
         return tags
 
     def _set_binarizer(self, binarizer):
