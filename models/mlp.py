@@ -26,7 +26,7 @@ from matrixflow.backend import is_cupy_array
 
 from ._mlp_base import FITTED, BaseMLP
 from ._persistence import require
-from ._sparse import ACCEPT_SPARSE
+from ._sparse import ACCEPT_SPARSE, issparse
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):
@@ -70,6 +70,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, accept_sparse=ACCEPT_SPARSE, multi_output=True,
                              y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
+        if issparse(y):  # validate_data lets it through; scikit-learn's fit then fails in NumPy
+            raise TypeError("MLPRegressor: y must be dense (the targets are dense outputs); "
+                            "pass y.toarray()")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y

@@ -135,6 +135,15 @@ def test_sparse_input_on_a_gpu_is_refused_with_what_to_do(cp):
         model.predict(sp.csr_matrix(X))
 
 
+def test_sparse_targets_a_classifier_takes_and_a_regressor_refuses():
+    labels = sp.csr_matrix((RNG.rand(80, 3) > 0.5).astype(int))
+    params = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    _assert_same_weights(MLPClassifier(**params).fit(X, labels),
+                         sk.MLPClassifier(**params).fit(X, labels))
+    with pytest.raises(TypeError, match=r"y must be dense .* y\.toarray\(\)"):
+        MLPRegressor(**params).fit(X, sp.csr_matrix(Y_REG.reshape(-1, 1)))
+
+
 def test_the_rnn_regressor_refuses_sparse_input():
     with pytest.raises(TypeError, match=r"[Ss]parse"):
         RNNRegressor(hidden_size=2, max_iter=1).fit(sp.csr_matrix(X), Y_REG)
