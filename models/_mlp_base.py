@@ -39,11 +39,13 @@ from ._persistence import (
     check_positive_int,
     check_solver_state,
     check_weight,
+    layer_widths,
     load_estimator,
     require,
     save_estimator,
     solver_kind,
 )
+from ._sparse import ACCEPT_SPARSE, first_product, issparse, refuse_on_device
 from ._training import (
     InvalidParameterError,
     check_finite,
@@ -179,13 +181,13 @@ class BaseMLP(BaseEstimator):
         if not len(coefs) == len(intercepts) == self.n_layers_ - 1:
             raise ValueError(f"{len(coefs)} weight matrices, {len(intercepts)} intercept "
                              f"vectors and n_layers_={self.n_layers_} do not agree")
-        fan_in = self.n_features_in_
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        widths = [self.n_features_in_, *layer_widths(coefs, intercepts, sizes),
+                  self.n_outputs_]
         for layer, (coef, intercept) in enumerate(zip(coefs, intercepts)):
-            last = layer == len(coefs) - 1
-            fan_out = self.n_outputs_ if last or np.ndim(coef) != 2 else coef.shape[1]
-            check_weight(f"coefs_[{layer}]", coef, (fan_in, fan_out))
-            check_weight(f"intercepts_[{layer}]", intercept, (fan_out,))
-            fan_in = fan_out
+            check_weight(f"coefs_[{layer}]", coef, (widths[layer], widths[layer + 1]))
+            check_weight(f"intercepts_[{layer}]", intercept, (widths[layer + 1],))
         check_solver_state(solver_state, self._parameters())
 
     def _check_outputs(self):
@@ -209,7 +211,7 @@ class BaseMLP(BaseEstimator):
         hidden = ACTIVATIONS[self.activation]
         last = len(weights) - 1
         for layer, (W, b) in enumerate(zip(weights, biases)):
-            X = X @ W + b
+            X = (first_product(X, W) if layer == 0 else X @ W) + b  # X may be sparse
             if layer != last:
                 X = hidden(X)
         return OUTPUTS[self.out_activation_](X) if output_activation else X
@@ -218,8 +220,10 @@ class BaseMLP(BaseEstimator):
         """scikit-learn's _forward_pass_fast: g(Z) on arrays, computed on the estimator's
         device and returned as a NumPy array."""
         if check_input:
-            X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        if self.device == "cpu":
+            X = validate_data(self, X, accept_sparse=ACCEPT_SPARSE,
+                              dtype=(np.float64, np.float32), reset=False)
+        if self.device == "cpu" or issparse(X):
+            refuse_on_device(X, self.device, f"{type(self).__name__}.predict")
             return self._forward(X, self.coefs_, [b.reshape(1, -1) for b in self.intercepts_])
         device = self.device
         weights = on_device(device, *self.coefs_)  # the same arrays while fit runs there
@@ -263,8 +267,12 @@ class BaseMLP(BaseEstimator):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden_sizes}.")
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        refuse_on_device(X, device, f"{type(self).__name__}.fit")
         sample_weight = validate_sample_weight(sample_weight, X.shape[0], X.dtype)
-        y = np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1)
+        # a classifier's indicator labels stay bool until after the validation split, which
+        # stratifies on them and names a class too small to split as scikit-learn does
+        # ('True', not '1.0'); the losses compute in X's precision
+        y = np.asarray(y, dtype=None if y.dtype == bool else X.dtype).reshape(X.shape[0], -1)
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(y, [X.shape[1], *hidden_sizes, y.shape[1]], X.dtype)
@@ -276,7 +284,8 @@ class BaseMLP(BaseEstimator):
         try:  # (inline, not a method: the warnings' stacklevels count these frames)
             parameters = self._parameters()
             if self.solver == "lbfgs":
-                self._fit_lbfgs(parameters, *on_device(self.device, X, y, sample_weight))
+                self._fit_lbfgs(parameters, *on_device(self.device, X, y.astype(X.dtype),
+                                                       sample_weight))
             else:
                 if not incremental or not hasattr(self, "_optimizer"):
                     self._optimizer = make_solver(self, parameters)

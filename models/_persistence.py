@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from collections import Counter
 
 import numpy as np
 
@@ -105,23 +106,38 @@ class DamagedFileError(ValueError):
 
 
 def _read(path):
-    """The entries of the .npz file at `path` as a dict of arrays (no pickle ever)."""
+    """The entries of the .npz file at `path` as a dict of arrays (no pickle ever).  A file
+    that is no archive says so; an entry that cannot be read is named."""
     try:
         loaded = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DamagedFileError(f"load: {_label(path)} is not a saved matrixflow estimator "
-                               f"({exc})") from exc
+        # NumPy's own message for bytes it cannot place suggests allow_pickle=True, the one
+        # thing never to do with a file of unknown origin: it would run code from the file
+        raise DamagedFileError(f"load: {_label(path)} is not a saved matrixflow estimator: it "
+                               "is not an .npz archive (a zip file of arrays, what `save` "
+                               f"writes){_reason(exc)}") from None
     if not isinstance(loaded, np.lib.npyio.NpzFile):
         raise DamagedFileError(f"load: {_label(path)} holds a single array (.npy), not a saved "
                                "estimator; `save` writes an .npz file")
-    try:
-        with loaded:
-            return dict(loaded)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DamagedFileError(f"load: {_label(path)} is not a saved matrixflow estimator "
-                               f"({exc})") from exc
+    entries = {}
+    with loaded:
+        for name in loaded.files:
+            try:
+                entries[name] = loaded[name]
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+                what = ("holds Python objects (pickled data), which matrixflow never loads"
+                        if "pickle" in str(exc) else f"cannot be read{_reason(exc)}")
+                raise DamagedFileError(f"load: {_label(path)} is damaged: its entry {name!r} "
+                                       f"{what}") from None
+    return entries
+
+
+def _reason(exc):
+    """NumPy's or zipfile's words for a failure, unless they mention pickling."""
+    text = str(exc)
+    return "" if not text or "pickle" in text else f" ({text})"
 
 
 def _label(path):
@@ -200,12 +216,40 @@ def require(estimator, *names):
 
 
 def check_weight(name, value, shape):
-    """`value` must be a floating-point array of `shape`."""
+    """`value` must be a floating-point array of `shape`, every entry finite."""
     if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
         kind = value.dtype.str if isinstance(value, np.ndarray) else type(value).__name__
         raise ValueError(f"{name} holds {kind} values, not floating-point numbers")
     if value.shape != tuple(shape):
         raise ValueError(f"{name} has shape {value.shape}, expected {tuple(shape)}")
+    check_finite_entry(name, value)
+
+
+def check_finite_entry(name, value):
+    """Refused rather than loaded with a warning: a model with a NaN or ∞ weight predicts NaN
+    for every sample, and fit itself never leaves one (it raises instead), so such a file
+    is damaged or was edited."""
+    finite = np.isfinite(value)
+    if not finite.all():
+        raise ValueError(f"{name} holds {int(value.size - finite.sum())} non-finite value(s) "
+                         f"(NaN or ±inf), first at index {np.argwhere(~finite)[0].tolist()}; "
+                         "a model with them predicts NaN: refit it and save it again")
+
+
+def layer_widths(coefs, intercepts, hidden_layer_sizes):
+    """The width of each hidden layer of a loaded MLP, as most of what the file says of it
+    agrees: hidden layer i is named by the parameter hidden_layer_sizes[i], the columns of
+    coefs_[i], the length of intercepts_[i] and the rows of coefs_[i + 1].  One damaged entry
+    is then outvoted and named, not its neighbour; a tie goes to the parameter."""
+    widths = []
+    for i in range(len(coefs) - 1):
+        votes = [hidden_layer_sizes[i] if len(hidden_layer_sizes) == len(coefs) - 1 else None,
+                 np.shape(coefs[i])[1] if np.ndim(coefs[i]) == 2 else None,
+                 np.shape(intercepts[i])[0] if np.ndim(intercepts[i]) == 1 else None,
+                 np.shape(coefs[i + 1])[0] if np.ndim(coefs[i + 1]) == 2 else None]
+        votes = [v for v in votes if isinstance(v, (int, np.integer))]
+        widths.append(Counter(votes).most_common(1)[0][0] if votes else 0)
+    return widths
 
 
 def check_positive_int(name, value):
@@ -248,3 +292,5 @@ def check_solver_state(solver_state, params):
             if np.shape(value) != param.shape:
                 raise ValueError(f"the solver state {key!r} for parameter {position} has shape "
                                  f"{np.shape(value)}, the parameter {param.shape}")
+            if np.asarray(value).dtype.kind == "f":
+                check_finite_entry(f"solver/{key}[{position}]", np.asarray(value))

@@ -204,6 +204,8 @@ def fit_stochastic(estimator, X, y, sample_weight, incremental, train_batch, aft
         X_train, y_train, w_train = X, y, sample_weight
         X_val = y_val = w_val = None
 
+    if y_train.dtype == bool:  # a classifier's labels, bool for the split: now X's precision
+        y_train = y_train.astype(X_train.dtype)
     # the training split goes to the estimator's device once; the validation split stays on
     # the host, where its predictions come back for scikit-learn's metrics
     device = getattr(estimator, "device", "cpu")

@@ -26,6 +26,7 @@ from matrixflow.backend import is_cupy_array
 
 from ._mlp_base import FITTED, BaseMLP
 from ._persistence import require
+from ._sparse import ACCEPT_SPARSE, issparse
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):
@@ -63,11 +64,15 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True  # SciPy sparse X (models/_sparse.py)
         return tags
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+        X, y = validate_data(self, X, y, accept_sparse=ACCEPT_SPARSE, multi_output=True,
+                             y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
+        if issparse(y):  # validate_data lets it through; scikit-learn's fit then fails in NumPy
+            raise TypeError("MLPRegressor: y must be dense (the targets are dense outputs); "
+                            "pass y.toarray()")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y
@@ -183,6 +188,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
+        tags.input_tags.sparse = True  # SciPy sparse X (models/_sparse.py)
         return tags
 
     def _set_binarizer(self, binarizer):
@@ -216,8 +222,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def _validate_input(self, X, y, incremental, reset):
         """scikit-learn's: the labels binarized, one column per class (one for two classes)."""
-        X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32),
-                             reset=reset)
+        X, y = validate_data(self, X, y, accept_sparse=ACCEPT_SPARSE, multi_output=True,
+                             dtype=(np.float64, np.float32), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):

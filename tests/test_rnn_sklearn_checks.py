@@ -46,7 +46,9 @@ def test_the_battery_is_the_one_mlp_regressor_passes():
     """Not one clone check, as while the tags said 3-D only: every check MLPRegressor gets, none
     skipped or expected to fail."""
     names = _check_names(BATTERY[0])
-    assert names == _check_names(MLPRegressor())
+    # less what MLPRegressor's sparse tag adds: a sequence batch has no sparse form
+    assert names == [name for name in _check_names(MLPRegressor())
+                     if name != "check_sample_weight_equivalence_on_sparse_data"]
     assert len(names) >= 50 and "check_regressors_train" in names
     assert "check_n_features_in_after_fitting" in names
 
