@@ -13,6 +13,7 @@ import numpy as np
 
 from .backend import to_device
 from .node import Node
+from .ops.base import is_real_number
 
 _DTYPES = {np.dtype(np.float64), np.dtype(np.float32)}
 
@@ -55,8 +56,7 @@ def ones(*size, dtype=None, device=None, requires_grad=False, name=None) -> Node
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, name=None) -> Node:
     """A leaf of shape `size` (rows, cols) with every entry `fill_value`, as torch.full."""
     shape = _shape("full", (size,))
-    if isinstance(fill_value, (bool, np.bool_)) or not isinstance(
-            fill_value, (int, float, np.integer, np.floating)):
+    if not is_real_number(fill_value):
         raise TypeError(f"full: fill_value must be a real number, got {fill_value!r}")
     return _leaf("full", np.full(shape, float(fill_value)), dtype, device, requires_grad, name)
 

@@ -93,10 +93,9 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     batch_size="auto" is min(32, n) (not min(200, n)), tol=0.0 and n_iter_no_change=20, so
     the stopping rule ends a fit only when the training loss has reached no new best for 20
     epochs (with 1e-4 and 10 it ended fits on the plateau a recurrent net crosses, slowly,
-    before it learns).  A fit
-    that ends no better than predicting the mean warns, saying why it ended and what to try.
-    device: "cpu", "cuda" or "cuda:N", where fit and predict compute (CuPy for a GPU); the
-    network is held as NumPy arrays between calls.  Fitted: loss_curve_,
+    before it learns).  A fit that ends no better than predicting the mean warns, saying why
+    it ended and what to try.  device: "cpu", "cuda" or "cuda:N", where fit and predict compute
+    (CuPy for a GPU); the network is held as NumPy arrays between calls.  Fitted: loss_curve_,
     n_iter_, grad_norm_curve_ (the mean gradient norm of each epoch's batches, before clipping:
     watch it for exploding or vanishing gradients).
     """
@@ -248,15 +247,12 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         for p, saved in zip(self._network_parameters(), self._state):
             p.data = saved
 
-    def _initial_state(self, dtype, device="cpu"):
-        return initial_state(self, dtype, device)
-
     def _outputs(self, X, truncate=None, network=None):
         """The predictions for a batch: one matrix (many-to-one) or one per step, by `network`
         ((rnn, out_weight, out_bias); the estimator's own by default)."""
         rnn, out_weight, out_bias = network or (self._rnn, self._out_weight, self._out_bias)
         steps = [X[:, t, :] for t in range(X.shape[1])]
-        h0 = self._initial_state(X.dtype, device_of(out_weight))
+        h0 = initial_state(self, X.dtype, device_of(out_weight))
         states, _ = rnn(steps, h0=h0, truncate=truncate)
         if not self.many_to_many_:
             return [states[-1] @ out_weight + out_bias]

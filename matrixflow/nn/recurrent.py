@@ -114,7 +114,17 @@ class RNNCell(_Cell):
         return f"{self.input_size}, {self.hidden_size}, nonlinearity={self.nonlinearity!r}"
 
 
-class LSTMCell(_Cell):
+class _GatedCell(_Cell):
+    """An LSTM or GRU cell: `gates` blocks side by side in W_ih, W_hh and PyTorch's two biases."""
+
+    def __init__(self, input_size, hidden_size, bias=True, *, rng=None, dtype=np.float64):
+        super().__init__(input_size, hidden_size)
+        rng = _generator(rng)
+        self._weights(rng, dtype)
+        self._biases(rng, dtype, bias)
+
+
+class LSTMCell(_GatedCell):
     """The LSTM cell, PyTorch's equations, gate order i, f, g, o and parameters.
 
     forward(x, (h, c)) → (h', c').  W_ih (input × 4·hidden), W_hh (hidden × 4·hidden), b_ih and
@@ -124,12 +134,6 @@ class LSTMCell(_Cell):
     """
 
     gates = 4
-
-    def __init__(self, input_size, hidden_size, bias=True, *, rng=None, dtype=np.float64):
-        super().__init__(input_size, hidden_size)
-        rng = _generator(rng)
-        self._weights(rng, dtype)
-        self._biases(rng, dtype, bias)
 
     def shared(self):
         """b_ih + b_hh, added to every step's P."""
@@ -158,7 +162,7 @@ class LSTMCell(_Cell):
         return state[0]
 
 
-class GRUCell(_Cell):
+class GRUCell(_GatedCell):
     """The GRU cell, PyTorch's equations and gate order r, z, n.
 
     forward(x, h) → h'.  W_ih (input × 3·hidden), W_hh (hidden × 3·hidden), b_ih and b_hh
@@ -166,12 +170,6 @@ class GRUCell(_Cell):
     """
 
     gates = 3
-
-    def __init__(self, input_size, hidden_size, bias=True, *, rng=None, dtype=np.float64):
-        super().__init__(input_size, hidden_size)
-        rng = _generator(rng)
-        self._weights(rng, dtype)
-        self._biases(rng, dtype, bias)
 
     def step(self, x, h, shared=None):
         A, B = x @ self.weight_ih, h @ self.weight_hh

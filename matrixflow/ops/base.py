@@ -157,6 +157,12 @@ def defop(name, *, family, summary, forward, differential, rules, shapes="A: m×
     return op
 
 
+def is_real_number(x) -> bool:
+    """A Python or NumPy int or float, and not a bool (True is an int to Python)."""
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(
+        x, (bool, np.bool_))
+
+
 def value(x):
     """The array behind `x`: its data for a Node, `x` itself for an array."""
     return x.data if isinstance(x, Node) else x

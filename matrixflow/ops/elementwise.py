@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Rule, apply1, defop, value
+from .base import Rule, apply1, defop, is_real_number, value
 
 
 def _elementwise(name, summary, forward, derivative, fn, notes=""):
@@ -119,8 +119,7 @@ def relu(x):
 
 def leaky_relu(x, negative_slope=0.01):
     """Y = x where x > 0, negative_slope·x elsewhere (PyTorch's default slope 0.01)."""
-    if isinstance(negative_slope, (bool, np.bool_)) or not isinstance(
-            negative_slope, (int, float, np.integer, np.floating)):
+    if not is_real_number(negative_slope):
         raise TypeError(
             f"leaky_relu: negative_slope must be a number, got {type(negative_slope).__name__}"
         )
@@ -158,8 +157,7 @@ def clamp(x, min=None, max=None):
     """Y = x clipped to [min, max], as torch.clamp (min > max gives max everywhere)."""
     bounds = []
     for name, bound in (("min", min), ("max", max)):
-        if bound is not None and (isinstance(bound, (bool, np.bool_)) or not isinstance(
-                bound, (int, float, np.integer, np.floating))):
+        if bound is not None and not is_real_number(bound):
             raise TypeError(f"clamp: {name} must be a number or None, got {bound!r} (a bound "
                             "per entry is mf.where(x < low, low, x))")
         bounds.append(None if bound is None else float(bound))

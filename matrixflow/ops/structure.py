@@ -232,6 +232,9 @@ def _normalise_part(part, length, axis):
 
 def normalise_index(index, shape):
     """Turn a user's index into (rows, cols), each a slice or a 1-D integer array."""
+    if index.__class__ is tuple and len(index) == 2 and index[0].__class__ is slice \
+            and index[1].__class__ is slice:  # x[a:b, c:d] is already normal: the common case
+        return index
     if not isinstance(index, tuple):
         index = (index,)
     ellipses = sum(part is Ellipsis for part in index)
@@ -266,9 +269,6 @@ def getitem(x, index):
     m×1 column j); two integer arrays pick entries pairwise, as NumPy, into a column."""
     if not hasattr(x, "shape"):
         x = Node(x)
-    if index.__class__ is tuple and len(index) == 2 and index[0].__class__ is slice \
-            and index[1].__class__ is slice:  # x[a:b, c:d], already normal: the common case
-        return apply1(GETITEM, x, {"index": index})
     index = _on_device_of(normalise_index(index, x.shape), x)
     return apply1(GETITEM, x, {"index": index})
 
