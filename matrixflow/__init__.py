@@ -75,7 +75,7 @@ from .ops import (
     transpose,
     where,
 )
-from .teaching import Sym, closed_form, derivation, explain, render, symbols, to_dot
+from .teaching import Sym, closed_form, derivation, derive, explain, render, symbols, to_dot
 from .verification import GradcheckError, gradcheck, gradgradcheck, numerical_grad, verify
 
 __version__ = "0.1.0"
@@ -111,6 +111,7 @@ __all__ = [
     "cuda_available",
     "data",
     "derivation",
+    "derive",
     "det",
     "device_of",
     "div",

@@ -11,6 +11,7 @@ from .derivation import derivation, to_latex
 from .explain import explain
 from .symbolic import Sym, closed_form, symbols
 from .tree_picture import render, to_dot
+from .worked import WorkedDerivation, derive
 
-__all__ = ["Sym", "closed_form", "derivation", "explain", "render", "symbols", "to_dot",
-           "to_latex"]
+__all__ = ["Sym", "WorkedDerivation", "closed_form", "derivation", "derive", "explain", "render",
+           "symbols", "to_dot", "to_latex"]
