@@ -44,6 +44,7 @@ def differential(op, attrs):
 _FORMAL = re.compile(r"Ȳ|(?<![A-Za-z_])d?[A-Z](?![a-z_(])")
 _POSTFIX = re.compile(r"(ᵀ|⁻¹|⁻ᵀ|⊙²|⊙³)+$")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9₀-₉]*|1|0|I")
+_INDEXED = re.compile(r"([A-Za-z][A-Za-z0-9₀-₉]*)\[[^\[\]]*\]")
 _CALL = re.compile(r"(?:[A-Za-zσ_]+ ?)?\(.*\)")
 
 
@@ -63,6 +64,9 @@ def atomic(text: str, names, postfix: bool = True) -> bool:
     if postfix:
         text = _POSTFIX.sub("", text)
     if text in names or text in ("1", "0", "I"):
+        return True
+    indexed = _INDEXED.fullmatch(text)  # X[0:2, 1] is one factor
+    if indexed and indexed.group(1) in names:
         return True
     return bool(_CALL.fullmatch(text)) and _closes_at_end(text)
 

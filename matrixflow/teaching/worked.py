@@ -106,7 +106,10 @@ class WorkedDerivation:
         gradients = grad(numeric[id(root)], targets)
         report = []
         for step, gradient in zip(stated, gradients):
-            claimed = np.broadcast_to(step.expression.evaluate(values), gradient.shape)
+            claimed = step.expression.evaluate(values)
+            if claimed.shape != gradient.shape and claimed.shape != (1, 1):
+                raise AssertionError(f"derive: ∂f/∂{step.node} = {step.expression} has shape "
+                                     f"{claimed.shape}, the gradient {gradient.shape}")
             error = float(np.max(np.abs(claimed - gradient.data)) /
                           max(1.0, float(np.max(np.abs(gradient.data)))))
             if not error <= rtol:
