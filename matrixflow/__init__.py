@@ -75,7 +75,18 @@ from .ops import (
     transpose,
     where,
 )
-from .teaching import Sym, closed_form, derivation, derive, explain, render, symbols, to_dot
+from .teaching import (
+    Sym,
+    closed_form,
+    derivation,
+    derive,
+    explain,
+    hessian,
+    jacobian,
+    render,
+    symbols,
+    to_dot,
+)
 from .verification import GradcheckError, gradcheck, gradgradcheck, numerical_grad, verify
 
 __version__ = "0.1.0"
@@ -125,10 +136,12 @@ __all__ = [
     "grad",
     "gradcheck",
     "gradgradcheck",
+    "hessian",
     "huber_loss",
     "im2col",
     "inv",
     "is_grad_enabled",
+    "jacobian",
     "l1_loss",
     "leaky_relu",
     "log",

@@ -53,7 +53,8 @@ def _matrix_shape(name, shape):
 
 
 def closed_form(output, wrt) -> Sym:
-    """∂output/∂wrt as a simplified symbolic matrix (output 1×1, built from mf.symbols).
+    """∂output/∂wrt as a simplified symbolic matrix (output 1×1, built from mf.symbols, or a
+    closed form itself — a Sym — which is rebuilt as ops and differentiated again).
 
     Constant matrices in the expression keep their names (`mf.Node(M, name="M")` prints as M)
     and their structure: the rules transpose and multiply them as symbols, so the gradient of
@@ -62,6 +63,18 @@ def closed_form(output, wrt) -> Sym:
     """
     from ...autograd import grad
 
+    if isinstance(output, Sym):  # a closed form differentiated again: rebuilt as ops first
+        from ...node import Node
+        from ..second_order import as_node
+
+        if not isinstance(wrt, Node) or type(wrt.data) is not Sym:
+            raise TypeError("closed_form: differentiate by a symbol from mf.symbols")
+        output = as_node(output, {wrt.data.attrs: wrt})
+    if getattr(output, "shape", (1, 1)) != (1, 1):
+        rows, cols = output.shape
+        raise ValueError(f"closed_form: the expression is {rows}×{cols}; a gradient is of a "
+                         "1×1 expression — reduce it (mf.sum, mf.trace), or take "
+                         "mf.jacobian(y, x) of a column, mf.hessian(f, x) of a gradient's f")
     (gradient,) = grad(output, [wrt])  # on symbols, grad names the constants (symbolic_twin)
     return gradient.data
 

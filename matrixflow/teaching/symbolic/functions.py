@@ -65,7 +65,8 @@ BUILDERS = {
 # Functions a rule computes from its operands' values without differentiating them (the mask of
 # max_pool's window maxima): on symbols a rule names them, f(A), and a closed form evaluates
 # them with the function registered here under that name.
-VALUE_FUNCTIONS: dict = {"max_pool_argmax": _chosen_pixels}
+# diag(v): the n×n matrix with the column v on its diagonal (a Jacobian of an element-wise map)
+VALUE_FUNCTIONS: dict = {"max_pool_argmax": _chosen_pixels, "diag": np.diagflat}
 
 
 def _stand_in(shape):
