@@ -75,7 +75,17 @@ from .ops import (
     transpose,
     where,
 )
-from .teaching import Sym, closed_form, derivation, explain, render, symbols, to_dot
+from .teaching import (
+    GradientCheck,
+    Sym,
+    check_gradient,
+    closed_form,
+    derivation,
+    explain,
+    render,
+    symbols,
+    to_dot,
+)
 from .verification import GradcheckError, gradcheck, gradgradcheck, numerical_grad, verify
 
 __version__ = "0.1.0"
@@ -94,6 +104,7 @@ __all__ = [
     "REGISTRY",
     "DeviceMismatchError",
     "GradcheckError",
+    "GradientCheck",
     "Node",
     "Sym",
     "abs",
@@ -101,6 +112,7 @@ __all__ = [
     "batch_norm",
     "binary_cross_entropy_with_logits",
     "broadcast_to",
+    "check_gradient",
     "clamp",
     "clone",
     "closed_form",

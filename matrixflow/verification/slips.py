@@ -181,19 +181,19 @@ def _diagnose(claimed_fn, true_fn, draws, terms, claimed_terms, small_draws, rto
 
     shape, claimed_shape = true[0].shape, claimed[0].shape
     if claimed_shape != shape:
-        said = (f"your answer is {claimed_shape[0]}×{claimed_shape[1]}, the gradient is "
+        said = (f"your answer is {claimed_shape[0]}×{claimed_shape[1]}, the gradient "
                 f"{shape[0]}×{shape[1]}")
         if claimed_shape == shape[::-1]:
             found = _as_transposed(claimed, true, rtol)
             if found is not None:
                 return verdict("transposed", f"{said}: {found[1]}", factor=found[0])
-            return verdict("shape", f"{said} (transposed? not even its transpose matches)")
+            return verdict("shape", f"{said} (and its transpose does not match either)")
         return verdict("shape", said)
     if not all(np.all(np.isfinite(c)) for c in claimed):
-        return verdict("unknown", "your answer is not finite on inputs where the gradient is: "
-                                  "wrong, no classic slip found")
+        return verdict("unknown", "your answer is not finite on inputs where the "
+                                  "gradient is; no classic slip found")
     if _fits(claimed, true, rtol):
-        return verdict("right", f"right: it agrees with the gradient on {len(draws)} random "
+        return verdict("right", f"it agrees with the gradient on {len(draws)} random "
                                 f"draws of the inputs")
     symmetric_true = all(_fits([t.T], [t], rtol) for t in true)
     if shape[0] == shape[1] > 1 and not symmetric_true:
@@ -203,15 +203,15 @@ def _diagnose(claimed_fn, true_fn, draws, terms, claimed_terms, small_draws, rto
     c = _ratio(claimed, true)
     if c is not None and _fits(claimed, [c * t for t in true], rtol):
         if abs(c + 1) <= 1e-6:
-            return verdict("sign", "wrong sign: your answer is −(the gradient)", factor=-1.0)
+            return verdict("sign", "your answer is −(the gradient)", factor=-1.0)
         if abs(c) > 1e-12:
-            return verdict("constant factor", f"off by a constant factor: your answer is "
-                                              f"{nice_number(c)}·(the gradient)", factor=c)
+            return verdict("constant factor", f"your answer is {nice_number(c)}·(the "
+                                              "gradient)", factor=c)
     found = _symmetric_only(claimed_fn, true_fn, draws, rtol)
     if found is not None:
         plural = "are" if len(found) > 1 else "is"
-        return verdict("symmetric only", f"right only when {_names(found)} {plural} "
-                                         "symmetric: in general it is wrong", symmetric=found)
+        return verdict("symmetric only", f"your answer is right only when "
+                                         f"{_names(found)} {plural} symmetric", symmetric=found)
     if len(terms) > 1:
         found = _from_terms(claimed, terms, draws, rtol)
         if found is not None:
@@ -224,9 +224,9 @@ def _diagnose(claimed_fn, true_fn, draws, terms, claimed_terms, small_draws, rto
         s = _combination(columns, true, rtol, (0.0, 1.0))
         if s is not None and 0 in s:
             labels = tuple(label for (label, _), si in zip(claimed_terms, s) if si == 0)
-            return verdict("extra term", f"an extra term: without {_names(labels)} your answer "
-                                         "would be right", terms=labels)
-    return verdict("unknown", "wrong, no classic slip found")
+            return verdict("extra term", f"without {_names(labels)} your answer would be "
+                                         "right", terms=labels)
+    return verdict("unknown", "no classic slip found")
 
 
 def _as_transposed(claimed, true, rtol):
@@ -236,10 +236,10 @@ def _as_transposed(claimed, true, rtol):
     if c is None or abs(c) < 1e-12 or not _fits(claimed, [c * t for t in flipped], rtol):
         return None
     if abs(c - 1) <= 1e-6:
-        return 1.0, "transposed: your answer is (the gradient)ᵀ"
+        return 1.0, "your answer is (the gradient)ᵀ"
     if abs(c + 1) <= 1e-6:
-        return c, "transposed, and the wrong sign: your answer is −(the gradient)ᵀ"
-    return c, f"transposed, and off by a factor: your answer is {nice_number(c)}·(the gradient)ᵀ"
+        return c, "your answer is −(the gradient)ᵀ: transposed and the wrong sign"
+    return c, f"your answer is {nice_number(c)}·(the gradient)ᵀ: transposed and off by a factor"
 
 
 def _symmetric_only(claimed_fn, true_fn, draws, rtol):
@@ -289,12 +289,11 @@ def _from_terms(claimed, terms, draws, rtol):
     missing = tuple(label for label, si in zip(labels, s) if si == 0)
     flipped = tuple(label for label, si in zip(labels, s) if si == -1)
     if missing and not flipped and len(missing) < len(labels):
-        word = "terms" if len(missing) > 1 else "term"
-        return "missing term", missing, (f"a missing {word}: {_names(missing)} — the gradient "
-                                         f"is the sum of {_names(labels)}")
+        word, verb = ("terms", "are") if len(missing) > 1 else ("term", "is")
+        return "missing term", missing, (f"the {word} {_names(missing)} {verb} missing: the "
+                                         f"gradient is the sum of {_names(labels)}")
     if flipped and not missing:
-        word = "terms have" if len(flipped) > 1 else "term has"
-        return "sign", flipped, (f"a term's sign: the {word} the wrong sign: "
-                                 f"{_names(flipped)} — the gradient is the sum of "
-                                 f"{_names(labels)}")
+        word, verb = ("terms", "have") if len(flipped) > 1 else ("term", "has")
+        return "sign", flipped, (f"the {word} {_names(flipped)} {verb} the wrong sign: "
+                                 f"the gradient is the sum of {_names(labels)}")
     return None
