@@ -63,15 +63,22 @@ def _finite_differences(text, values, wrt, entries, eps=1e-6):
     return result
 
 
-def explain_expression(text, wrt, shapes=None, seed=0, out=None) -> int:
-    """Print the derivative of `text` with respect to `wrt`: the walk, the closed form, a check.
-    Returns 0 when the closed form agrees with backward and finite differences, 1 when it does
-    not or when no check values inside the expression's domain were found."""
+def explain_expression(text, wrt, shapes=None, seed=0, out=None, answer=None) -> int:
+    """Print the derivative of `text` with respect to `wrt`: the walk, the closed form, a check,
+    and, given an `answer` (an expression: your gradient), whether it is right (check_gradient).
+    Returns 0 when the closed form agrees with backward and finite differences (and the answer
+    is right), 1 when it does not, when no check values inside the expression's domain were
+    found, or when the answer is wrong."""
+    if answer is not None:  # a mistake in the answer is found before anything is printed
+        unknown = [n for n in expression.names(answer) if n not in expression.names(text)]
+        if unknown:
+            raise ValueError(f"--answer uses {', '.join(unknown)}, which the expression does "
+                             f"not; its names are {', '.join(expression.names(text))}")
     with np.errstate(all="ignore"):  # an expression outside its domain is said so below
-        return _explain(text, wrt, shapes, seed, out or sys.stdout)
+        return _explain(text, wrt, shapes, seed, out or sys.stdout, answer)
 
 
-def _explain(text, wrt, shapes, seed, out):
+def _explain(text, wrt, shapes, seed, out, answer=None):
     used = expression.names(text)
     if wrt not in used:
         raise ValueError(f"{wrt!r} does not appear in {text!r} (its names: {', '.join(used)})")
@@ -98,7 +105,15 @@ def _explain(text, wrt, shapes, seed, out):
     print("\nHow backward gets there:", file=out)
     print(explain(f), file=out)
 
-    return _check_closed_form(text, wrt, shapes, seed, closed, out)
+    code = _check_closed_form(text, wrt, shapes, seed, closed, out)
+    if answer is None:
+        return code
+    from .check_gradient import check_gradient
+
+    verdict = check_gradient(f, leaves[wrt], answer, seed=seed)
+    print(f"\nYour answer {answer}:", file=out)
+    print(verdict, file=out)
+    return max(code, 0 if verdict.right else 1)
 
 
 def _check_closed_form(text, wrt, shapes, seed, closed, out):
