@@ -11,6 +11,8 @@ slip:
     constant factor  G̃ = c·G with one c for every draw (the 2 of a quadratic form: c = 1/2)
     symmetric only   G̃ ≠ G, but G̃ = G once the square inputs named are replaced by their
                      symmetric parts (M + Mᵀ)/2 on fresh draws: 2AX for (A + Aᵀ)X, AB for AᵀBᵀ
+                     — or, from the terms below, G̃ counts one term twice in place of another:
+                     2Xabᵀ for X(abᵀ + baᵀ)
     missing term     G = Σ Tᵢ (the caller's terms) and G̃ = Σ sᵢTᵢ with every sᵢ ∈ {0, 1}:
                      AX for (A + Aᵀ)X; sᵢ ∈ {1, −1} is a term of the wrong sign ("sign")
     extra term       G̃ = Σ Cⱼ (the claimed's terms) and G = Σ uⱼCⱼ with every uⱼ ∈ {0, 1}
@@ -279,13 +281,19 @@ def _when_symmetric(claimed_fn, true_fn, draws, rtol):
 
 
 def _from_terms(claimed, terms, draws, rtol):
-    """(kind, labels, message) when claimed = Σ sᵢTᵢ with sᵢ ∈ {0, 1} (a term missing) or
-    sᵢ ∈ {1, −1} (a term of the wrong sign), else None."""
+    """(kind, labels, message) when claimed = Σ sᵢTᵢ with sᵢ ∈ {0, 1} (a term missing),
+    sᵢ ∈ {1, −1} (a term of the wrong sign), or one term twice in place of another (taking a
+    matrix for its transpose: "symmetric only"), else None."""
     columns = [_values(fn, draws) for _, fn in terms]
-    s = _combination(columns, claimed, rtol, (-1.0, 0.0, 1.0))
+    s = _combination(columns, claimed, rtol, (-1.0, 0.0, 1.0, 2.0))
     if s is None or np.all(s == 1):
         return None
     labels = [label for label, _ in terms]
+    if sorted(s) == [0.0, *[1.0] * (len(s) - 2), 2.0]:  # 2Xabᵀ for X(abᵀ + baᵀ)
+        twice, instead = labels[int(np.argmax(s))], labels[int(np.argmin(s))]
+        return "symmetric only", (twice, instead), (
+            f"your answer counts {twice} twice in place of {twice} + {instead}: right only "
+            f"where the two are equal (a symmetric matrix taken for its transpose)")
     missing = tuple(label for label, si in zip(labels, s) if si == 0)
     flipped = tuple(label for label, si in zip(labels, s) if si == -1)
     if missing and not flipped and len(missing) < len(labels):
