@@ -222,3 +222,15 @@ def test_the_numeric_diagnosis_stands_alone():
                                      (np.pi, "3.14159")])
 def test_factors_print_as_fractions_when_they_are(c, text):
     assert nice_number(c) == text
+
+
+def test_identities_from_elsewhere_broadcast_terms_and_the_fewest_symmetric_inputs():
+    X, A, a = mf.symbols("X A a", shapes={"X": (3, 3), "A": (3, 3), "a": (3, 1)})
+    f = mf.sum(mf.log(mf.sigmoid(X @ a)))  # (1 − σ) broadcasts its 1: kept as one term
+    assert mf.check_gradient(f, a, "X.T @ (1 - sigmoid(X @ a))").right
+    assert mf.check_gradient(f, a, "(1 - sigmoid(X @ a)).T @ X").slip.kind == "transposed"
+    assert mf.check_gradient(f, a, "X.T @ sigmoid(X @ a)").slip.kind == "unknown"
+    check = mf.check_gradient(mf.trace(X @ A @ X.T), X, "X @ A")  # ∂tr(XAXᵀ)/∂X = X(A + Aᵀ)
+    assert check.slip.kind == "missing term"
+    assert check.message.endswith("for symmetric A your answer is 1/2·(the gradient)")
+    assert mf.check_gradient(mf.det(X), X, "det(X) * inv(X)").slip.kind == "transposed"

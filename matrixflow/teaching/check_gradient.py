@@ -183,6 +183,8 @@ def terms(x: Sym, depth=3) -> list[Sym]:
         return [x]
     if x.kind == "add":
         parts = [t for arg in x.args for t in terms(arg, depth)]
+        if any(t.shape != x.shape for t in parts):  # a broadcast term (1 − σ): kept whole
+            return [x]
     elif x.kind == "scale":
         parts = [sx.scale(x.attrs, t) for t in terms(x.args[0], depth - 1)]
     elif x.kind == "transpose":
@@ -192,7 +194,10 @@ def terms(x: Sym, depth=3) -> list[Sym]:
         choices = [terms(arg, depth - 1) for arg in x.args]
         if np.prod([len(c) for c in choices]) > MAX_TERMS:
             return [x]
-        parts = [build(*combo) for combo in product(*choices)]
+        try:
+            parts = [build(*combo) for combo in product(*choices)]
+        except ValueError:  # shapes that only broadcast as a whole
+            return [x]
     else:
         return [x]
     return parts if len(parts) <= MAX_TERMS else [x]

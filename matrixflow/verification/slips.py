@@ -262,19 +262,22 @@ def _symmetric_only(claimed_fn, true_fn, draws, rtol):
 
 
 def _when_symmetric(claimed_fn, true_fn, draws, rtol):
-    """A note when the claim is a constant multiple of the gradient for symmetric inputs."""
+    """A note when the claim is a constant multiple of the gradient once the fewest square
+    inputs are symmetric."""
     square = _square_names(draws[0])
-    if not square:
+    sizes = range(1, len(square) + 1) if len(square) <= 4 else [len(square)]
+    for names in (n for size in sizes for n in combinations(square, size)):
+        fresh = _symmetrised(draws, set(names))
+        try:
+            true, claimed = _values(true_fn, fresh), _values(claimed_fn, fresh)
+        except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
+            continue
+        c = _ratio(claimed, true)
+        if c is not None and abs(c) > 1e-12 and _fits(claimed, [c * t for t in true], rtol):
+            break
+    else:
         return []
-    fresh = _symmetrised(draws, set(square))
-    try:
-        true, claimed = _values(true_fn, fresh), _values(claimed_fn, fresh)
-    except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
-        return []
-    c = _ratio(claimed, true)
-    if c is None or abs(c) < 1e-12 or not _fits(claimed, [c * t for t in true], rtol):
-        return []
-    where = f"for symmetric {_names(square)}"
+    where = f"for symmetric {_names(list(names))}"
     if abs(c - 1) <= 1e-6:
         return [f"{where} your answer is right"]
     return [f"{where} your answer is {nice_number(c)}·(the gradient)"]
