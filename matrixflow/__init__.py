@@ -76,7 +76,9 @@ from .ops import (
     where,
 )
 from .teaching import (
+    GradientCheck,
     Sym,
+    check_gradient,
     closed_form,
     derivation,
     derive,
@@ -105,6 +107,7 @@ __all__ = [
     "REGISTRY",
     "DeviceMismatchError",
     "GradcheckError",
+    "GradientCheck",
     "Node",
     "Sym",
     "abs",
@@ -112,6 +115,7 @@ __all__ = [
     "batch_norm",
     "binary_cross_entropy_with_logits",
     "broadcast_to",
+    "check_gradient",
     "clamp",
     "clone",
     "closed_form",

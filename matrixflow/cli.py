@@ -6,7 +6,7 @@
         PyTorch in float64; one row per op; exit status 1 on any failure.
     matrixflow ops
         print the op table (differential and rules) as Markdown.
-    matrixflow explain "EXPR" --wrt X [--shape X=3x2 ...] [--seed N]
+    matrixflow explain "EXPR" --wrt X [--shape X=3x2 ...] [--seed N] [--answer "EXPR"]
         the derivative of a scalar expression (trace(X.T @ A @ X), a.T @ inv(X) @ b, ...):
         how backward gets it, op by op; its closed form, simplified (Unicode and LaTeX);
         and a check of that closed form on random numbers inside the expression's domain
@@ -87,6 +87,9 @@ def main(argv=None) -> int:
                          help="a matrix's shape (default 3×1 for lower-case names, 3×3 else)")
     explain.add_argument("--seed", type=_non_negative, default=0,
                          help="seed of the numeric check")
+    explain.add_argument("--answer", metavar="EXPR",
+                         help="your gradient, checked against the true one (exit status 1 "
+                              "when wrong), e.g. \"A @ X + A.T @ X\"")
     demo = commands.add_parser("demo", help="train both estimators on real data and score "
                                             "them against a naive forecast")
     demo.add_argument("--png", default="matrixflow-demo.png",
@@ -101,7 +104,8 @@ def main(argv=None) -> int:
 
             try:
                 return explain_expression(args.expression, args.wrt,
-                                          _parse_shapes(args.shape), args.seed)
+                                          _parse_shapes(args.shape), args.seed,
+                                          answer=args.answer)
             except OverflowError:  # 9 ** 9 ** 9: no float holds it
                 print("matrixflow explain: a number in the expression is too large for a "
                       "float (above about 1.8e308)", file=sys.stderr)

@@ -224,3 +224,26 @@ def test_integer_powers_of_numbers_overflow_at_once_instead_of_hanging(capsys):
 
     code = main(["explain", "sum(X) * 9 ** 9 ** 9", "--wrt", "X", "--shape", "X=2x2"])
     assert code == 2 and "too large for a float" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("answer, code, verdict", [
+    ("A @ X + A.T @ X", 0, "right: (A + Aᵀ)X is ∂f/∂X"),
+    ("A @ X", 1, "wrong: missing term — the term AᵀX is missing"),
+    ("X.T @ (A + A.T)", 1, "wrong: transposed — your answer is 2×3, the gradient 3×2"),
+])
+def test_an_answer_is_checked_after_the_derivation(answer, code, verdict):
+    out = io.StringIO()
+    got = cli.explain_expression("trace(X.T @ A @ X)", "X", cli._parse_shapes(["X=3x2"]), 0,
+                                 out=out, answer=answer)
+    assert got == code
+    text = out.getvalue()
+    assert "they agree" in text
+    assert f"\nYour answer {answer}:\n{verdict}" in text
+
+
+def test_the_answer_flag_through_the_command_line(capsys):
+    assert cli.main(["explain", "logdet(X)", "--wrt", "X", "--answer", "inv(X)"]) == 1
+    assert "wrong: transposed — your answer is (the gradient)ᵀ" in capsys.readouterr().out
+    assert cli.main(["explain", "logdet(X)", "--wrt", "X", "--answer", "inv(X).T"]) == 0
+    assert cli.main(["explain", "logdet(X)", "--wrt", "X", "--answer", "inv(Y)"]) == 2
+    assert "--answer uses Y" in capsys.readouterr().err

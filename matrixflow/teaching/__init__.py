@@ -5,11 +5,13 @@ backward walk of a graph; `to_dot` and `render` draw its tree; `symbols` and `cl
 gradient in closed form, derived by the very rules that compute numeric ones (`symbolic/`);
 `derive(f, X)` works a whole expression's derivation in the user's symbols (`worked`, with
 `instantiate` writing the op table's steps in them); `jacobian` and `hessian` differentiate a
-closed form again (`second_order`); `expression` is the language of `matrixflow explain`, and
+closed form again (`second_order`); `check_gradient` says whether a hand-derived gradient is
+right and, if not, names its slip; `expression` is the language of `matrixflow explain`, and
 `explain_command` that command.
 Importing this package registers the symbolic matrices with the engine (`symbolic_hooks`).
 """
 
+from .check_gradient import GradientCheck, check_gradient
 from .derivation import derivation, to_latex
 from .explain import explain
 from .second_order import hessian, jacobian
@@ -17,5 +19,6 @@ from .symbolic import Sym, closed_form, symbols
 from .tree_picture import render, to_dot
 from .worked import WorkedDerivation, derive
 
-__all__ = ["Sym", "WorkedDerivation", "closed_form", "derivation", "derive", "explain",
-           "hessian", "jacobian", "render", "symbols", "to_dot", "to_latex"]
+__all__ = ["GradientCheck", "Sym", "WorkedDerivation", "check_gradient", "closed_form",
+           "derivation", "derive", "explain", "hessian", "jacobian", "render", "symbols",
+           "to_dot", "to_latex"]

@@ -7,7 +7,6 @@ numbers inside the expression's domain, against backward and against finite diff
 
 from __future__ import annotations
 
-import ast
 import sys
 
 import numpy as np
@@ -16,6 +15,9 @@ from ..autograd import grad
 from ..node import Node
 from ..verification.localise import first_nonfinite
 from . import expression
+from .domains import describe_draws as _describe_draws
+from .domains import domains as _domains
+from .domains import numbers_for as _numbers_for
 from .explain import explain
 from .symbolic import symbols
 
@@ -23,77 +25,6 @@ from .symbolic import symbols
 def _default_shape(name, size=3):
     """A lower-case name is a column (3×1), an upper-case one a square matrix (3×3)."""
     return (size, 1) if name[:1].islower() else (size, size)
-
-
-# Functions whose argument must stay inside a domain: entries > 0, or det > 0 and
-# well-conditioned (solve: its first argument).
-_POSITIVE = ("log", "sqrt")
-_INVERTIBLE = ("inv", "det", "logdet", "solve")
-
-
-def _domains(text):
-    """{name: set of reasons} for names that need positive entries, and for names that need
-    invertible values, from where each name appears in the expression."""
-    positive, invertible = {}, {}
-
-    def mark(node, table, reason):
-        for inner in ast.walk(node):
-            if isinstance(inner, ast.Name) and inner.id not in expression.FUNCTIONS:
-                table.setdefault(inner.id, set()).add(reason)
-
-    for node in ast.walk(expression.parse(text).body):
-        if isinstance(node, ast.Call):
-            name = node.func.id
-            if name in _POSITIVE:
-                mark(node.args[0], positive, name)
-            if name in _INVERTIBLE:
-                mark(node.args[0], invertible, name)
-        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
-            mark(node.right, positive, "a division")
-        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-            exponent = expression._literal(node.right)
-            if exponent is None or not float(exponent).is_integer() or exponent < 0:
-                mark(node.left, positive, "a power")
-    return positive, invertible
-
-
-def _numbers_for(shapes, rng, positive=(), invertible=()):
-    """Random values inside the expression's domains.  Square matrices are never symmetric,
-    so a closed form with A where Aᵀ belongs (or X⁻¹ for X⁻ᵀ) disagrees on them:
-
-    - names inside inv, det, logdet or solve: 2I + R/√n with R standard normal (its
-      eigenvalues lie within about 1 of 2: det > 0, condition number ≲ 3);
-    - names inside log, sqrt, a divisor or a fractional power: entries in [0.5, 2] (with a
-      dominant diagonal when they must be invertible too);
-    - the rest: standard normal."""
-    values = {}
-    for name, (rows, cols) in shapes.items():
-        square = rows == cols
-        if name in invertible and square and name in positive:
-            values[name] = rng.uniform(0.1, 1.0, (rows, rows)) + rows * np.eye(rows)
-        elif name in positive or (name in invertible and rows == cols == 1):
-            values[name] = rng.uniform(0.5, 2.0, (rows, cols))
-        elif name in invertible and square:
-            values[name] = 2.0 * np.eye(rows) + rng.standard_normal((rows, rows)) / np.sqrt(rows)
-        else:
-            values[name] = rng.standard_normal((rows, cols))
-    return values
-
-
-def _describe_draws(shapes, positive, invertible):
-    """What was asked of the check values: "x: entries > 0 (log); X: det > 0 (inv)"."""
-    parts = []
-    for name, (rows, cols) in shapes.items():
-        needs = []
-        if name in positive:
-            needs.append(f"entries > 0 ({', '.join(sorted(positive[name]))})")
-        if name in invertible and rows == cols:
-            needs.append(f"det > 0, well-conditioned ({', '.join(sorted(invertible[name]))})")
-        if needs:
-            parts.append(f"{name}: {', '.join(needs)}")
-    if any(r == c > 1 for r, c in shapes.values()):
-        parts.append("square matrices not symmetric")
-    return "; ".join(parts)
 
 
 FD_ENTRIES = 200  # finite differences on at most this many entries of the matrix differentiated
@@ -132,15 +63,22 @@ def _finite_differences(text, values, wrt, entries, eps=1e-6):
     return result
 
 
-def explain_expression(text, wrt, shapes=None, seed=0, out=None) -> int:
-    """Print the derivative of `text` with respect to `wrt`: the walk, the closed form, a check.
-    Returns 0 when the closed form agrees with backward and finite differences, 1 when it does
-    not or when no check values inside the expression's domain were found."""
+def explain_expression(text, wrt, shapes=None, seed=0, out=None, answer=None) -> int:
+    """Print the derivative of `text` with respect to `wrt`: the walk, the closed form, a check,
+    and, given an `answer` (an expression: your gradient), whether it is right (check_gradient).
+    Returns 0 when the closed form agrees with backward and finite differences (and the answer
+    is right), 1 when it does not, when no check values inside the expression's domain were
+    found, or when the answer is wrong."""
+    if answer is not None:  # a mistake in the answer is found before anything is printed
+        unknown = [n for n in expression.names(answer) if n not in expression.names(text)]
+        if unknown:
+            raise ValueError(f"--answer uses {', '.join(unknown)}, which the expression does "
+                             f"not; its names are {', '.join(expression.names(text))}")
     with np.errstate(all="ignore"):  # an expression outside its domain is said so below
-        return _explain(text, wrt, shapes, seed, out or sys.stdout)
+        return _explain(text, wrt, shapes, seed, out or sys.stdout, answer)
 
 
-def _explain(text, wrt, shapes, seed, out):
+def _explain(text, wrt, shapes, seed, out, answer=None):
     used = expression.names(text)
     if wrt not in used:
         raise ValueError(f"{wrt!r} does not appear in {text!r} (its names: {', '.join(used)})")
@@ -167,7 +105,15 @@ def _explain(text, wrt, shapes, seed, out):
     print("\nHow backward gets there:", file=out)
     print(explain(f), file=out)
 
-    return _check_closed_form(text, wrt, shapes, seed, closed, out)
+    code = _check_closed_form(text, wrt, shapes, seed, closed, out)
+    if answer is None:
+        return code
+    from .check_gradient import check_gradient
+
+    verdict = check_gradient(f, leaves[wrt], answer, seed=seed)
+    print(f"\nYour answer {answer}:", file=out)
+    print(verdict, file=out)
+    return max(code, 0 if verdict.right else 1)
 
 
 def _check_closed_form(text, wrt, shapes, seed, closed, out):
