@@ -130,7 +130,7 @@ def jacobian(y, x: Node) -> Sym:
     seed = Node(sx.symbol(_SEED, (m, 1)))
     (transposed,) = grad(y, [x], gradient=seed)  # x̄ = Jᵀ·U, linear in U
     try:
-        columns = _substitute(transposed.data, _SEED, sx.identity(m))
+        columns = _substitute(_seed_untransposed(transposed.data), _SEED, sx.identity(m))
     except ValueError as exc:
         raise ValueError("jacobian: this expression's adjoint mixes the columns of its seed, so "
                          "U = I does not give the Jacobian in closed form") from exc
@@ -154,6 +154,109 @@ def hessian(f, x: Node, direction=None) -> Sym:
     from ..ops import trace
 
     return closed_form(trace(gradient.T @ direction), x)
+
+
+def _post_order(expression: Sym) -> list:
+    """Every subexpression once, each after its arguments (no recursion)."""
+    order, seen, stack = [], set(), [(expression, False)]
+    while stack:
+        x, ready = stack.pop()
+        if ready:
+            order.append(x)
+            continue
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        stack.append((x, True))
+        stack.extend((a, False) for a in x.args if id(a) not in seen)
+    return order
+
+
+def _holds_seed_transposed(x: Sym) -> bool:
+    return any(y.kind == "transpose" and y.args[0].kind == "symbol" and
+               y.args[0].attrs == _SEED for y in _post_order(x))
+
+
+def _seed_untransposed(expression: Sym) -> Sym:
+    """`expression` with each 1×1 part that holds Uᵀ written as its own transpose (sᵀ = s),
+    the transposes pushed down to the leaves: (Uᵀ ⊙ r)·1 becomes 1ᵀ·(U ⊙ rᵀ), which acts on
+    U column by column, as U = I needs."""
+    done = {}
+    for x in _post_order(expression):
+        args = [done[id(a)] for a in x.args]
+        if x.kind == "matmul":
+            rebuilt = _scalars_to_front(_scalar_runs_untransposed(args))
+        else:
+            rebuilt = x if all(a is b for a, b in zip(args, x.args)) else _rebuilt(x, args)
+        if rebuilt.shape == (1, 1) and rebuilt.kind != "transpose" and \
+                _holds_seed_transposed(rebuilt):
+            rebuilt = _transposed(rebuilt)
+        done[id(x)] = rebuilt
+    return done[id(expression)]
+
+
+def _scalar_runs_untransposed(factors: list) -> list:
+    """In a product F₁…Fₖ, each shortest run Fᵢ…Fⱼ that is 1×1 and holds Uᵀ, transposed."""
+    factors = list(factors)
+    position = 0
+    while position < len(factors):
+        if not _holds_seed_transposed(factors[position]):
+            position += 1
+            continue
+        starts = [i for i in range(position, -1, -1) if factors[i].shape[0] == 1]
+        ends = [j for j in range(position, len(factors)) if factors[j].shape[1] == 1]
+        if not starts or not ends or (starts[0], ends[0]) == (0, len(factors) - 1):
+            position += 1  # no 1×1 run inside, or the whole product (its own node handles it)
+            continue
+        i, j = starts[0], ends[0]
+        run = factors[i] if i == j else sx.matmul(*factors[i:j + 1])
+        factors[i:j + 1] = [_transposed(run)]
+        position = i + 1
+    return factors
+
+
+def _holds_seed(x: Sym) -> bool:
+    return any(y.kind == "symbol" and y.attrs == _SEED for y in _post_order(x))
+
+
+def _scalars_to_front(factors: list) -> Sym:
+    """The product F₁…Fₖ with each 1×1 run that follows a factor holding U taken out as a
+    scalar factor in front, s ⊙ (…U…): U·s is s·U, which U = I keeps a valid product."""
+    factors, scalars, position = list(factors), [], 0
+    while position < len(factors) - 1:
+        if _holds_seed(factors[position]) and factors[position + 1].shape[0] == 1:
+            ends = [j for j in range(position + 1, len(factors)) if factors[j].shape[1] == 1]
+            if ends:
+                run = factors[position + 1:ends[0] + 1]
+                scalars.append(run[0] if len(run) == 1 else sx.matmul(*run))
+                del factors[position + 1:ends[0] + 1]
+                continue
+        position += 1
+    product = factors[0] if len(factors) == 1 else sx.matmul(*factors)
+    return sx.hadamard(*scalars, product) if scalars else product
+
+
+def _transposed(expression: Sym) -> Sym:
+    """expressionᵀ with the transposes pushed down: (AB)ᵀ = BᵀAᵀ, (A ⊙ B)ᵀ = Aᵀ ⊙ Bᵀ,
+    (A + B)ᵀ = Aᵀ + Bᵀ, (Aᵀ)ᵀ = A, and a leaf or a function kept as Mᵀ."""
+    flipped = {}
+    for x in _post_order(expression):
+        kind, args = x.kind, [flipped[id(a)] for a in x.args]
+        if kind == "matmul":
+            flipped[id(x)] = sx.matmul(*reversed(args))
+        elif kind in ("hadamard", "add", "div", "where") or (kind == "compare"):
+            flipped[id(x)] = _rebuilt(x, args)
+        elif kind in ("scale", "power"):
+            flipped[id(x)] = _rebuilt(x, args)
+        elif kind == "transpose":
+            flipped[id(x)] = x.args[0]
+        elif kind in ("const", "identity") or (not x.args and x.shape[0] == x.shape[1] == 1):
+            flipped[id(x)] = x
+        elif kind in ("ones", "zeros"):
+            flipped[id(x)] = Sym(kind, (), None, (x.shape[1], x.shape[0]))
+        else:
+            flipped[id(x)] = sx.transpose(x)
+    return flipped[id(expression)]
 
 
 def _substitute(expression: Sym, name: str, value: Sym) -> Sym:
