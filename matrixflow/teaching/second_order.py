@@ -134,7 +134,7 @@ def jacobian(y, x: Node) -> Sym:
     except ValueError as exc:
         raise ValueError("jacobian: this expression's adjoint mixes the columns of its seed, so "
                          "U = I does not give the Jacobian in closed form") from exc
-    result = simplify(_read_diagonals(simplify(sx.transpose(columns))))
+    result = simplify(_read_diagonals(simplify(_transposed(simplify(columns)))))
     _check_against_differences(result, y.data, x)
     return result
 
@@ -321,6 +321,11 @@ def _read_diagonals(expression: Sym) -> Sym:
             stack.extend((a, False) for a in x.args if id(a) not in done)
             continue
         args = [done[id(a)] for a in x.args]
+        if x.kind == "matmul":  # 1ᵀdiag(v) = vᵀ and diag(v)1 = v
+            args = _ones_through_diagonals(args)
+            if len(args) == 1:
+                done[id(x)] = args[0]
+                continue
         if x.kind == "hadamard":
             diagonal = _as_diagonal_product(args, x.shape)
             if diagonal is not None:
@@ -328,6 +333,23 @@ def _read_diagonals(expression: Sym) -> Sym:
                 continue
         done[id(x)] = x if all(a is b for a, b in zip(args, x.args)) else _rebuilt(x, args)
     return done[id(expression)]
+
+
+def _ones_through_diagonals(factors: list) -> list:
+    factors = list(factors)
+    for index in range(len(factors) - 1):
+        left, right = factors[index], factors[index + 1]
+        if left.kind == "ones" and left.shape[0] == 1 and _is_diag(right):
+            factors[index:index + 2] = [sx.transpose(right.args[0])]
+            return _ones_through_diagonals(factors)
+        if right.kind == "ones" and right.shape[1] == 1 and _is_diag(left):
+            factors[index:index + 2] = [left.args[0]]
+            return _ones_through_diagonals(factors)
+    return factors
+
+
+def _is_diag(x: Sym) -> bool:
+    return x.kind == "apply" and x.attrs[0] == "diag"
 
 
 def _diag(vector: Sym) -> Sym:
