@@ -27,7 +27,7 @@ def test_the_readme_examples(text, wrt, shapes, closed):
     code, output = run(text, wrt, *shapes)
     assert code == 0
     assert f"∂f/∂{wrt} = {closed}\n" in output
-    assert "LaTeX: " in output and "How backward gets there:" in output
+    assert "LaTeX: " in output and "How backward gets there, step by step" in output
     assert "they agree" in output
 
 

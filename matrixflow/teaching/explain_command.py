@@ -1,7 +1,8 @@
 """`matrixflow explain "EXPR" --wrt X`: a scalar expression's gradient, derived and checked.
 
 The expression (the `expression` language) is built on symbols, so backward's own rules give
-its closed form; the walk is explained op by op; and the closed form is checked on random
+its closed form; the derivation is worked node by node in the expression's symbols (`derive`);
+and the closed form is checked on random
 numbers inside the expression's domain, against backward and against finite differences.
 """
 
@@ -18,8 +19,8 @@ from . import expression
 from .domains import describe_draws as _describe_draws
 from .domains import domains as _domains
 from .domains import numbers_for as _numbers_for
-from .explain import explain
 from .symbolic import symbols
+from .worked import derive
 
 
 def _default_shape(name, size=3):
@@ -102,8 +103,8 @@ def _explain(text, wrt, shapes, seed, out, answer=None):
     print(f"f = {text}   with {listing}", file=out)
     print(f"∂f/∂{wrt} = {closed}", file=out)
     print(f"LaTeX: {closed.latex()}", file=out)
-    print("\nHow backward gets there:", file=out)
-    print(explain(f), file=out)
+    print("\nHow backward gets there, step by step (the trace trick, node by node):", file=out)
+    print(derive(f, leaves[wrt]), file=out)
 
     code = _check_closed_form(text, wrt, shapes, seed, closed, out)
     if answer is None:
