@@ -124,12 +124,18 @@ class WorkedDerivation:
     def __str__(self) -> str:
         rows, cols = self.shape
         lines = [f"∂f/∂{self.variable} for f = {self.function}, {self.variable}: {rows}×{cols}"]
-        for step in self.steps:
-            if step.kind == "term":
-                reason = f"   {IDENTITIES[step.identity]}" if step.identity else ""
-                lines.append(f"{step.text}{reason}")
-            else:
+        width = 0
+        for index, step in enumerate(self.steps):
+            if step.kind != "term":
                 lines.append(step.text)
+                continue
+            if index == 0 or self.steps[index - 1].kind != "term":  # a rule's steps align
+                run = [s.text for s in self.steps[index:]]
+                end = next((i for i, s in enumerate(self.steps[index:]) if s.kind != "term"),
+                           len(run))
+                width = max(len(text) for text in run[:end])
+            reason = f"   {IDENTITIES[step.identity]}" if step.identity else ""
+            lines.append(f"{step.text.ljust(width)}{reason}".rstrip())
         return "\n".join(lines)
 
     def __repr__(self) -> str:
