@@ -118,6 +118,20 @@ class WorkedDerivation:
             report.append((step.node, error))
         return report
 
+    def tree_svg(self) -> str:
+        """The expression's tree as SVG, each node on a path to X with its adjoint ∂f/∂v."""
+        from .tree_picture import to_svg
+
+        return to_svg(self.steps[0].tree_node, adjoints=self._adjoints_by_node())
+
+    def _adjoints_by_node(self) -> dict:
+        adjoints = {}
+        for step in self.steps:  # a node's total replaces its contributions
+            if step.tree_node is not None and step.expression is not None and \
+                    not step.text.lstrip().startswith("⇒ contribution"):
+                adjoints[id(step.tree_node)] = step.expression
+        return adjoints
+
     def as_dicts(self) -> list[dict]:
         return [step.as_dict() for step in self.steps]
 
