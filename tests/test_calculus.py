@@ -97,7 +97,7 @@ def test_to_dot_draws_the_tree_with_shapes_and_gradients():
 def test_pictures_of_a_symbolic_tree_name_its_values_and_adjoints():
     import xml.dom.minidom
 
-    from matrixflow.teaching.tree_picture import to_svg, to_text
+    from matrixflow.teaching.tree_picture import to_text
 
     A, X = mf.symbols("A X", shapes={"A": (3, 3), "X": (3, 2)})
     f = mf.trace(X.T @ A @ X)

@@ -34,7 +34,7 @@ def _matrix_lines(value, prefix: str) -> list[str]:
     if value.size > 16 or value.shape[1] > 4:
         norm = float(np.sqrt((value ** 2).sum()))
         return [f"{prefix}{value.shape[0]}×{value.shape[1]}, ‖·‖ = {norm:.4g}"]
-    rows = [["%.4g" % v for v in row] for row in value]
+    rows = [[f"{v:.4g}" for v in row] for row in value]
     width = max(len(entry) for row in rows for entry in row)
     lines = ["[ " + "  ".join(entry.rjust(width) for entry in row) + " ]" for row in rows]
     pad = " " * len(prefix)
