@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from html import escape
 
-_CHAR = 7.4  # px per character of the 13 px monospace text
+_CHAR = 8.0  # px per character of the 13 px monospace text (with room to spare)
 _LINE = 17
 _PAD_X, _PAD_Y = 10, 7
 _GAP_X, _GAP_Y = 26, 56
@@ -46,6 +46,38 @@ def _first_seen(model) -> dict:
     return rank
 
 
+def _edge(edge, position, size, layer, rows) -> list[str]:
+    """An edge from a result's bottom to an operand's top, labelled near the operand; one that
+    skips layers bows out to the right of the boxes it would cross."""
+    (x1, y1), (w1, h1) = position[edge["from"]], size[edge["from"]]
+    (x2, y2), (w2, _) = position[edge["to"]], size[edge["to"]]
+    top, bottom = (x1 + w1 / 2, y1 + h1), (x2 + w2 / 2, y2)
+    between = [key for r in range(layer[edge["from"]] + 1, layer[edge["to"]])
+               for key in rows.get(r, ())]
+    low, high = min(top[0], bottom[0]), max(top[0], bottom[0])
+    side = None
+    while True:  # the right edge of every box in the way, the curve's own reach included
+        right = high if side is None else side
+        crossed = [position[k][0] + size[k][0] for k in between
+                   if position[k][0] <= right and position[k][0] + size[k][0] >= low]
+        if not crossed or (side is not None and max(crossed) + 14 <= side):
+            break
+        side = max(crossed) + 14
+    if side is not None:
+        # a cubic with both control points at c reaches 3/4 of the way to c: c = 4/3 of it
+        control = top[0] + (side - top[0]) * 4 / 3
+        path = (f"M {top[0]:.1f} {top[1]:.1f} C {control:.1f} {top[1] + 30:.1f} "
+                f"{control:.1f} {bottom[1] - 30:.1f} {bottom[0]:.1f} {bottom[1]:.1f}")
+        label = (side + 4, (top[1] + bottom[1]) / 2)
+    else:
+        path = f"M {top[0]:.1f} {top[1]:.1f} L {bottom[0]:.1f} {bottom[1]:.1f}"
+        label = (top[0] + 0.62 * (bottom[0] - top[0]) + 5, top[1] + 0.62 * (bottom[1] - top[1]))
+    reach = label[0] + len(edge["label"]) * _CHAR
+    return reach, [f'<path d="{path}" fill="none" stroke="#555" marker-start="url(#mf-arrow)"/>',
+                   f'<text x="{label[0]:.1f}" y="{label[1]:.1f}" fill="#8a3b12" '
+                   f'class="edge-label">{escape(edge["label"])}</text>']
+
+
 def tree_svg(model) -> str:
     """The SVG text of a tree model ({boxes, edges, root}, see tree_picture.tree_model)."""
     boxes = model["boxes"]
@@ -76,6 +108,8 @@ def tree_svg(model) -> str:
             x += size[key][0] + _GAP_X
         y += height + _GAP_Y
     total_height = y - _GAP_Y + _GAP_X
+    drawn = [_edge(edge, position, size, layer, rows) for edge in model["edges"]]
+    total_width = max([total_width] + [reach + _GAP_X for reach, _ in drawn])
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="matrixflow-tree" '
              f'width="{total_width:.0f}" height="{total_height:.0f}" '
              f'viewBox="0 0 {total_width:.0f} {total_height:.0f}" '
@@ -83,15 +117,8 @@ def tree_svg(model) -> str:
              '<defs><marker id="mf-arrow" viewBox="0 0 10 10" refX="9" refY="5" '
              'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
              '<path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>']
-    for edge in model["edges"]:  # drawn first: boxes cover their ends
-        (x1, y1), (w1, h1) = position[edge["from"]], size[edge["from"]]
-        (x2, y2), (w2, _) = position[edge["to"]], size[edge["to"]]
-        top, bottom = (x1 + w1 / 2, y1 + h1), (x2 + w2 / 2, y2)
-        parts.append(f'<line x1="{top[0]:.1f}" y1="{top[1]:.1f}" x2="{bottom[0]:.1f}" '
-                     f'y2="{bottom[1]:.1f}" stroke="#555" marker-start="url(#mf-arrow)"/>')
-        mid = ((top[0] + bottom[0]) / 2 + 4, (top[1] + bottom[1]) / 2)
-        parts.append(f'<text x="{mid[0]:.1f}" y="{mid[1]:.1f}" fill="#8a3b12" '
-                     f'class="edge-label">{escape(edge["label"])}</text>')
+    for _, edge in drawn:  # drawn first: boxes cover their ends
+        parts += edge
     for key, box in boxes.items():
         (x, y), (w, h) = position[key], size[key]
         fill, stroke = {"op": ("#fff7e6", "#c98a1b"), "variable": ("#dbe9f6", "#3b6ea5"),
