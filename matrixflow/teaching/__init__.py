@@ -8,11 +8,13 @@ gradient in closed form, derived by the very rules that compute numeric ones (`s
 closed form again (`second_order`); `check_gradient` says whether a hand-derived gradient is
 right and, if not, names its slip; `expression` is the language of `matrixflow explain`, and
 `explain_command` that command.
-Importing this package registers the symbolic matrices with the engine (`symbolic_hooks`).
+Importing this package registers the symbolic matrices with the engine (`symbolic_hooks`) and,
+inside IPython, the pictures of trees with the notebook (`display`).
 """
 
 from .check_gradient import GradientCheck, check_gradient
 from .derivation import derivation, to_latex
+from .display import picture, register_with_ipython
 from .explain import explain
 from .second_order import hessian, jacobian
 from .symbolic import Sym, closed_form, symbols
@@ -20,5 +22,7 @@ from .tree_picture import render, to_dot
 from .worked import WorkedDerivation, derive
 
 __all__ = ["GradientCheck", "Sym", "WorkedDerivation", "check_gradient", "closed_form",
-           "derivation", "derive", "explain", "hessian", "jacobian", "render", "symbols",
-           "to_dot", "to_latex"]
+           "derivation", "derive", "explain", "hessian", "jacobian", "picture", "render",
+           "symbols", "to_dot", "to_latex"]
+
+register_with_ipython()  # inside Jupyter, a Node shows as a picture of its tree

@@ -102,7 +102,11 @@ def derivation(op, fmt: str = "text") -> str:
     op = _op(op)
     if fmt not in ("text", "latex"):
         raise ValueError(f"derivation: fmt must be 'text' or 'latex', got {fmt!r}")
-    return _latex_derivation(op) if fmt == "latex" else _text_derivation(op)
+    if fmt == "latex":
+        return _latex_derivation(op)
+    from .display import DerivationText  # prints as text, shows as LaTeX in a notebook
+
+    return DerivationText(_text_derivation(op), _latex_derivation(op))
 
 
 def _terms(op: Op) -> str:

@@ -94,4 +94,6 @@ def explain(y: Node) -> str:
     if leaves:
         lines.append("\nLeaves: " + ", ".join(f"{labels[id(n)]} ({_shape(n)}) gets its .grad"
                                               for n in leaves))
-    return "\n".join(lines)
+    from .display import WalkText  # prints as text, shows preformatted in a notebook
+
+    return WalkText("\n".join(lines))

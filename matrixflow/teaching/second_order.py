@@ -23,10 +23,9 @@ from ..graph import all_nodes
 from ..node import Node
 from ..ops import REGISTRY
 from ..ops.base import apply1, apply2
+from .seed_columns import SEED, read_diagonals, seed_untransposed, substitute, transposed
 from .symbolic import Sym, closed_form, simplify
 from .symbolic import expr as sx
-
-_SEED = "U\u0305"  # the symbolic seed's name: no user's symbol is called U̅
 
 
 def as_node(expression: Sym, leaves: dict) -> Node:
@@ -127,14 +126,14 @@ def jacobian(y, x: Node) -> Sym:
         raise ValueError(f"jacobian: y is {y.shape[0]}×{y.shape[1]}; give a column (m×1), "
                          "e.g. mf.reshape(Y, -1, 1) for vec(Y)")
     m = y.shape[0]
-    seed = Node(sx.symbol(_SEED, (m, 1)))
-    (transposed,) = grad(y, [x], gradient=seed)  # x̄ = Jᵀ·U, linear in U
+    seed = Node(sx.symbol(SEED, (m, 1)))
+    (adjoint,) = grad(y, [x], gradient=seed)  # x̄ = Jᵀ·U, linear in U
     try:
-        columns = _substitute(_seed_untransposed(transposed.data), _SEED, sx.identity(m))
+        columns = substitute(seed_untransposed(adjoint.data), SEED, sx.identity(m))
     except ValueError as exc:
         raise ValueError("jacobian: this expression's adjoint mixes the columns of its seed, so "
                          "U = I does not give the Jacobian in closed form") from exc
-    result = simplify(_read_diagonals(simplify(_transposed(simplify(columns)))))
+    result = simplify(read_diagonals(simplify(transposed(simplify(columns)))))
     _check_against_differences(result, y.data, x)
     return result
 
@@ -156,231 +155,10 @@ def hessian(f, x: Node, direction=None) -> Sym:
     return closed_form(trace(gradient.T @ direction), x)
 
 
-def _post_order(expression: Sym) -> list:
-    """Every subexpression once, each after its arguments (no recursion)."""
-    order, seen, stack = [], set(), [(expression, False)]
-    while stack:
-        x, ready = stack.pop()
-        if ready:
-            order.append(x)
-            continue
-        if id(x) in seen:
-            continue
-        seen.add(id(x))
-        stack.append((x, True))
-        stack.extend((a, False) for a in x.args if id(a) not in seen)
-    return order
-
-
-def _holds_seed_transposed(x: Sym) -> bool:
-    return any(y.kind == "transpose" and y.args[0].kind == "symbol" and
-               y.args[0].attrs == _SEED for y in _post_order(x))
-
-
-def _seed_untransposed(expression: Sym) -> Sym:
-    """`expression` with each 1×1 part that holds Uᵀ written as its own transpose (sᵀ = s),
-    the transposes pushed down to the leaves: (Uᵀ ⊙ r)·1 becomes 1ᵀ·(U ⊙ rᵀ), which acts on
-    U column by column, as U = I needs."""
-    done = {}
-    for x in _post_order(expression):
-        args = [done[id(a)] for a in x.args]
-        if x.kind == "matmul":
-            rebuilt = _scalars_to_front(_scalar_runs_untransposed(args))
-        else:
-            rebuilt = x if all(a is b for a, b in zip(args, x.args)) else _rebuilt(x, args)
-        if rebuilt.shape == (1, 1) and rebuilt.kind != "transpose" and \
-                _holds_seed_transposed(rebuilt):
-            rebuilt = _transposed(rebuilt)
-        done[id(x)] = rebuilt
-    return done[id(expression)]
-
-
-def _scalar_runs_untransposed(factors: list) -> list:
-    """In a product F₁…Fₖ, each shortest run Fᵢ…Fⱼ that is 1×1 and holds Uᵀ, transposed."""
-    factors = list(factors)
-    position = 0
-    while position < len(factors):
-        if not _holds_seed_transposed(factors[position]):
-            position += 1
-            continue
-        starts = [i for i in range(position, -1, -1) if factors[i].shape[0] == 1]
-        ends = [j for j in range(position, len(factors)) if factors[j].shape[1] == 1]
-        if not starts or not ends or (starts[0], ends[0]) == (0, len(factors) - 1):
-            position += 1  # no 1×1 run inside, or the whole product (its own node handles it)
-            continue
-        i, j = starts[0], ends[0]
-        run = factors[i] if i == j else sx.matmul(*factors[i:j + 1])
-        factors[i:j + 1] = [_transposed(run)]
-        position = i + 1
-    return factors
-
-
-def _holds_seed(x: Sym) -> bool:
-    return any(y.kind == "symbol" and y.attrs == _SEED for y in _post_order(x))
-
-
-def _scalars_to_front(factors: list) -> Sym:
-    """The product F₁…Fₖ with each 1×1 run that follows a factor holding U taken out as a
-    scalar factor in front, s ⊙ (…U…): U·s is s·U, which U = I keeps a valid product."""
-    factors, scalars, position = list(factors), [], 0
-    while position < len(factors) - 1:
-        if _holds_seed(factors[position]) and factors[position + 1].shape[0] == 1:
-            ends = [j for j in range(position + 1, len(factors)) if factors[j].shape[1] == 1]
-            if ends:
-                run = factors[position + 1:ends[0] + 1]
-                scalars.append(run[0] if len(run) == 1 else sx.matmul(*run))
-                del factors[position + 1:ends[0] + 1]
-                continue
-        position += 1
-    product = factors[0] if len(factors) == 1 else sx.matmul(*factors)
-    return sx.hadamard(*scalars, product) if scalars else product
-
-
-def _transposed(expression: Sym) -> Sym:
-    """expressionᵀ with the transposes pushed down: (AB)ᵀ = BᵀAᵀ, (A ⊙ B)ᵀ = Aᵀ ⊙ Bᵀ,
-    (A + B)ᵀ = Aᵀ + Bᵀ, (Aᵀ)ᵀ = A, and a leaf or a function kept as Mᵀ."""
-    flipped = {}
-    for x in _post_order(expression):
-        kind, args = x.kind, [flipped[id(a)] for a in x.args]
-        if kind == "matmul":
-            flipped[id(x)] = sx.matmul(*reversed(args))
-        elif kind in ("hadamard", "add", "div", "where") or (kind == "compare"):
-            flipped[id(x)] = _rebuilt(x, args)
-        elif kind in ("scale", "power"):
-            flipped[id(x)] = _rebuilt(x, args)
-        elif kind == "transpose":
-            flipped[id(x)] = x.args[0]
-        elif kind in ("const", "identity") or (not x.args and x.shape[0] == x.shape[1] == 1):
-            flipped[id(x)] = x
-        elif kind in ("ones", "zeros"):
-            flipped[id(x)] = Sym(kind, (), None, (x.shape[1], x.shape[0]))
-        else:
-            flipped[id(x)] = sx.transpose(x)
-    return flipped[id(expression)]
-
-
-def _substitute(expression: Sym, name: str, value: Sym) -> Sym:
-    """`expression` with the symbol `name` replaced by `value` (shapes recomputed)."""
-    done = {}
-    stack = [(expression, False)]
-    while stack:
-        x, ready = stack.pop()
-        if id(x) in done:
-            continue
-        if not ready:
-            stack.append((x, True))
-            stack.extend((a, False) for a in x.args if id(a) not in done)
-            continue
-        if x.kind == "symbol" and x.attrs == name:
-            done[id(x)] = value
-            continue
-        args = [done[id(a)] for a in x.args]
-        if all(a is b for a, b in zip(args, x.args)):
-            done[id(x)] = x
-            continue
-        done[id(x)] = _rebuilt(x, args)
-    return done[id(expression)]
-
-
-def _rebuilt(x: Sym, args) -> Sym:
-    kind = x.kind
-    if kind == "add":
-        return sx.add(*args)
-    if kind == "hadamard":
-        return sx.hadamard(*args)
-    if kind == "matmul":
-        return sx.matmul(*args)
-    if kind == "transpose":
-        return sx.transpose(args[0])
-    if kind == "scale":
-        return sx.scale(x.attrs, args[0])
-    if kind == "div":
-        return sx.div(*args)
-    if kind == "power":
-        return sx.power(args[0], x.attrs)
-    if kind == "compare":
-        return sx.compare(x.attrs, *args)
-    if kind == "where":
-        return sx.where(*args)
-    if any(a.shape != b.shape for a, b in zip(args, x.args)):
-        raise ValueError(f"{x.attrs[0]} of the seed")
-    return Sym(kind, args, x.attrs, x.shape)
-
-
-def _read_diagonals(expression: Sym) -> Sym:
-    """What U = I leaves of v ⊙ U, read as a text writes it: v ⊙ I and I ⊙ vᵀ as diag(v),
-    v ⊙ M (a column broadcast along M's rows) as diag(v)·M, M ⊙ vᵀ as M·diag(v)."""
-    done = {}
-    stack = [(expression, False)]
-    while stack:
-        x, ready = stack.pop()
-        if id(x) in done:
-            continue
-        if not ready:
-            stack.append((x, True))
-            stack.extend((a, False) for a in x.args if id(a) not in done)
-            continue
-        args = [done[id(a)] for a in x.args]
-        if x.kind == "matmul":  # 1ᵀdiag(v) = vᵀ and diag(v)1 = v
-            args = _ones_through_diagonals(args)
-            if len(args) == 1:
-                done[id(x)] = args[0]
-                continue
-        if x.kind == "hadamard":
-            diagonal = _as_diagonal_product(args, x.shape)
-            if diagonal is not None:
-                done[id(x)] = diagonal
-                continue
-        done[id(x)] = x if all(a is b for a, b in zip(args, x.args)) else _rebuilt(x, args)
-    return done[id(expression)]
-
-
-def _ones_through_diagonals(factors: list) -> list:
-    factors = list(factors)
-    for index in range(len(factors) - 1):
-        left, right = factors[index], factors[index + 1]
-        if left.kind == "ones" and left.shape[0] == 1 and _is_diag(right):
-            factors[index:index + 2] = [sx.transpose(right.args[0])]
-            return _ones_through_diagonals(factors)
-        if right.kind == "ones" and right.shape[1] == 1 and _is_diag(left):
-            factors[index:index + 2] = [left.args[0]]
-            return _ones_through_diagonals(factors)
-    return factors
-
-
-def _is_diag(x: Sym) -> bool:
-    return x.kind == "apply" and x.attrs[0] == "diag"
-
-
-def _diag(vector: Sym) -> Sym:
-    column = vector if vector.shape[1] == 1 else simplify(sx.transpose(vector))
-    n = column.shape[0]
-    return sx.apply("diag", column, out_shape=(n, n))
-
-
-def _as_diagonal_product(args, shape):
-    """diag(v)·M or M·diag(v) for a product ⊙ of one matrix M with columns (or rows) broadcast
-    over it, v the product of those columns; None for anything else."""
-    rows, cols = shape
-    full = [a for a in args if a.shape == shape]
-    if len(full) != 1 or rows == 1 or cols == 1:
-        return None
-    vectors = [a for a in args if a is not full[0]]
-    (matrix,) = full
-    for orientation in ((rows, 1), (1, cols)):
-        if vectors and all(v.shape == orientation for v in vectors):
-            vector = vectors[0] if len(vectors) == 1 else sx.hadamard(*vectors)
-            if matrix.kind == "identity":
-                return _diag(vector)
-            return (sx.matmul(_diag(vector), matrix) if orientation[1] == 1
-                    else sx.matmul(matrix, _diag(vector)))
-    return None
-
-
 def _check_against_differences(jacobian_form: Sym, y: Sym, x: Node, draws: int = 2):
     """Refuse a closed form that differs from central differences of y on random numbers."""
     rng = np.random.default_rng(0)
-    names = (y.symbols() | jacobian_form.symbols()) - {_SEED}
+    names = (y.symbols() | jacobian_form.symbols()) - {SEED}
     shapes = _symbol_shapes(y, jacobian_form)
     n = x.shape[0]
     for _ in range(draws):

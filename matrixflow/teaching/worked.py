@@ -155,6 +155,12 @@ class WorkedDerivation:
     def __repr__(self) -> str:
         return f"<worked derivation of ∂f/∂{self.variable}: {len(self.steps)} steps>"
 
+    def _repr_latex_(self) -> str:  # a notebook shows the align* block, print the text
+        return f"$${self.latex()}$$"
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(str(self))
+
     def latex(self) -> str:
         rows = [_latex_line(step) for step in self.steps]
         return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
