@@ -120,9 +120,13 @@ class WorkedDerivation:
 
     def tree_svg(self) -> str:
         """The expression's tree as SVG, each node on a path to X with its adjoint ∂f/∂v."""
-        from .tree_picture import to_svg
+        return self.picture().svg
 
-        return to_svg(self.steps[0].tree_node, adjoints=self._adjoints_by_node())
+    def picture(self):
+        """The expression's tree with each node's adjoint: SVG in a notebook, text in print."""
+        from .display import TreePicture
+
+        return TreePicture(self.steps[0].tree_node, adjoints=self._adjoints_by_node())
 
     def _adjoints_by_node(self) -> dict:
         adjoints = {}
