@@ -4,7 +4,12 @@ Every mistake a user can make is a 400 with one clear sentence, and the server a
 request as if nothing had happened."""
 
 import json
+import re
+import subprocess
+import sys
 import threading
+import time
+import urllib.request
 
 import pytest
 
@@ -157,3 +162,48 @@ def test_replies_are_json_with_the_math_symbols_as_themselves(client):
     response = client.post("/api/derive", json=POST)
     assert "⊙" in response.get_data(as_text=True)
     assert json.loads(response.data)["ok"]
+
+
+def test_the_page_answers_an_expression_of_20_ops_in_under_a_second():
+    from benchmarks.web_page import EXPRESSION, REQUEST
+
+    assert api._count_ops(EXPRESSION) == 20
+    api.answer(REQUEST)  # warm-up
+    best = min(_seconds(lambda: api.answer(REQUEST)) for _ in range(3))
+    assert best < 1.0, f"{best:.2f} s"
+
+
+def _seconds(call):
+    start = time.perf_counter()
+    reply = call()
+    assert reply["ok"], reply
+    return time.perf_counter() - start
+
+
+def test_matrixflow_serve_binds_to_localhost_and_prints_its_address():
+    server = subprocess.Popen([sys.executable, "-m", "matrixflow", "serve", "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = server.stdout.readline()
+        found = re.fullmatch(r"matrixflow page at (http://127\.0\.0\.1:(\d+)/) — Ctrl\+C "
+                             r"stops it\n", line)
+        assert found, line
+        with urllib.request.urlopen(found.group(1), timeout=10) as page:
+            assert b'id="expression"' in page.read()
+        # a second server on the same port is refused with a clear message (Werkzeug's), exit 1
+        taken = subprocess.run([sys.executable, "-m", "matrixflow", "serve", "--port",
+                                found.group(2)], capture_output=True, text=True, timeout=60)
+        assert taken.returncode == 1 and "in use" in taken.stderr
+        assert "Traceback" not in taken.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("port", ["-1", "65536", "http"])
+def test_a_bad_port_is_refused_by_argparse(port, capsys):
+    from matrixflow import cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["serve", "--port", port])
+    assert exit_.value.code == 2 and "port from 0 to 65535" in capsys.readouterr().err
