@@ -64,6 +64,11 @@ def test_a_wrong_answer_is_graded_with_its_slip(client):
     assert verdict["text"].startswith("wrong: missing term")
 
 
+def test_shapes_written_loosely(client):
+    status, reply = derive(client, {**POST, "shapes": "a = 3 x 1; b=2×1,X=3X2"})
+    assert status == 200 and reply["shapes"] == {"a": [3, 1], "X": [3, 2], "b": [2, 1]}
+
+
 def test_shapes_as_a_dict_and_the_seed(client):
     body = {**POST, "shapes": {"a": [3, 1], "b": "2x1", "X": [3, 2]}, "seed": 7}
     status, reply = derive(client, body)
@@ -75,6 +80,8 @@ BAD = [
     ({**POST, "expression": "a.T @ expo(X @ b)"}, "unknown function 'expo'"),
     ({**POST, "wrt": "Y"}, "'Y' does not appear"),
     ({"expression": "sum(X @ X)", "wrt": "X", "shapes": "X=3x2"}, "inner dimensions"),
+    ({"expression": "sum(X + Y)", "wrt": "X", "shapes": "X=3x2"}, "the shapes were X 3×2, Y 3×3"),
+    ({"expression": "sum(X[5, 0])", "wrt": "X"}, "out of range"),
     ({**POST, "shapes": "a=3by1"}, "NAME=ROWSxCOLS"),
     ({**POST, "shapes": "a=3x1 a=3x1"}, "twice"),
     ({**POST, "shapes": "Z=3x1"}, "does not use"),

@@ -26,6 +26,7 @@ import numpy as np
 from ..teaching import expression
 from ..teaching.check_gradient import _matrix, check_gradient
 from ..teaching.explain_command import (
+    _default_shape,
     check_answer_names,
     check_closed_form,
     parse_shapes,
@@ -117,8 +118,9 @@ def _shapes(given) -> dict:
                 shape = "x".join(str(n) for n in shape)
             items.append(f"{name}={shape}")
     elif isinstance(given, str):
-        items = [item for item in re.split(r"[,;\s]+", re.sub(r"\s*=\s*", "=", given.strip()))
-                 if item]
+        text = re.sub(r"\s*=\s*", "=", given.strip())  # "X = 3 x 2" is X=3x2
+        text = re.sub(r"(\d)\s*[xX×]\s*(\d)", r"\1x\2", text)
+        items = [item for item in re.split(r"[,;\s]+", text) if item]
     else:
         raise InputError("shapes are text like X=3x2, a=3x1")
     try:
@@ -168,15 +170,20 @@ def _derive(text, wrt, shapes, answer, seed) -> dict:
             raise InputError(f"in your answer: {exc}") from exc
         check_answer_names(answer, text, option="your answer")
     with np.errstate(all="ignore"):
-        prepared = prepare(text, wrt, shapes, option="the shapes")
+        prepared = _prepare(text, wrt, shapes)
         worked = derive(prepared.f, prepared.leaves[wrt])
         check = check_closed_form(text, wrt, prepared.shapes, seed, prepared.closed)
         verdict = None
         if answer is not None:
             try:
-                verdict = check_gradient(prepared.f, prepared.leaves[wrt], answer, seed=seed)
+                verdict = _verdict(check_gradient(prepared.f, prepared.leaves[wrt], answer,
+                                                  seed=seed))
             except INPUT_ERRORS as exc:
-                raise InputError(f"in your answer: {exc}") from exc
+                message = str(exc)
+                if message.startswith("check_gradient: "):  # about f's domain, not the answer
+                    raise InputError("your answer could not be graded: "
+                                     f"{message.removeprefix('check_gradient: ')}") from exc
+                raise InputError(f"in your answer: {message}") from exc
     closed = prepared.closed
     return {
         "ok": True,
@@ -187,8 +194,28 @@ def _derive(text, wrt, shapes, answer, seed) -> dict:
         "steps": worked.as_dicts(),
         "tree_svg": worked.tree_svg(),
         "check": {"agree": check.agree, "checked": check.checked, "text": check.text},
-        "verdict": None if verdict is None else _verdict(verdict),
+        "verdict": verdict,
     }
+
+
+SHAPE_WORDS = ("dimension", "shape", "square", "broadcast", "entries", "out of range")
+
+
+def _prepare(text, wrt, shapes):
+    """`prepare`, with the shapes it used added to a message about shapes: the page's user
+    may not have typed them (a name left out is 3×1 or 3×3)."""
+    try:
+        return prepare(text, wrt, shapes, option="the shapes")
+    except expression.ExpressionError:
+        raise
+    except (ValueError, IndexError) as exc:
+        message = str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
+        if not any(word in message for word in SHAPE_WORDS) or "not a scalar" in message:
+            raise
+        used = {name: shapes.get(name, _default_shape(name)) for name in expression.names(text)}
+        listing = ", ".join(f"{name} {r}×{c}" for name, (r, c) in used.items())
+        raise InputError(f"{message} — the shapes were {listing}; change them in the "
+                         "shapes box") from exc
 
 
 def _verdict(verdict) -> dict:
