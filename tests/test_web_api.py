@@ -214,3 +214,15 @@ def test_a_bad_port_is_refused_by_argparse(port, capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["serve", "--port", port])
     assert exit_.value.code == 2 and "port from 0 to 65535" in capsys.readouterr().err
+
+
+def test_without_flask_serve_names_the_extra_to_install(monkeypatch, capsys):
+    from matrixflow import cli
+
+    monkeypatch.setitem(sys.modules, "flask", None)  # import flask raises ImportError
+    monkeypatch.delitem(sys.modules, "matrixflow.web.server", raising=False)
+    assert cli.main(["serve", "--port", "0"]) == 2
+    assert 'pip install "matrixflow[web]"' in capsys.readouterr().err
+    import matrixflow.web.api  # the work itself needs no web library
+
+    assert matrixflow.web.api.answer(POST)["ok"]
