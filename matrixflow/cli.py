@@ -12,6 +12,11 @@
         and a check of that closed form on random numbers inside the expression's domain
         (finite differences on at most 200 entries). Exit status 2 for a mistake in the
         expression or the options.
+    matrixflow serve [--host H] [--port N]
+        the page (needs the web extra, Flask): type an expression, its shapes and a variable
+        and see the closed form typeset, the worked derivation, the tree with each node's
+        adjoint, the numeric check and a verdict on your own answer; one local server on
+        127.0.0.1:8000 by default (--port 0 picks a free port), its address printed.
     matrixflow demo [--png PATH]
         train MLPRegressor and RNNRegressor on the yearly sunspot numbers and print their
         held-out R² and RMSE beside the persistence forecast and a linear autoregression (a PNG of
@@ -26,25 +31,8 @@ import sys
 
 from .ops import REGISTRY
 from .teaching.explain_command import explain_expression
+from .teaching.explain_command import parse_shapes as _parse_shapes
 from .verification.op_table import ops_in_table_order, verify
-
-
-def _parse_shapes(items):
-    shapes = {}
-    for item in items or []:
-        name, _, text = item.partition("=")
-        parts = text.lower().replace("×", "x").split("x")
-        if not name or len(parts) != 2 or not all(p.isdigit() for p in parts):
-            raise ValueError(f"--shape wants NAME=ROWSxCOLS, got {item!r}")
-        if name in shapes:
-            raise ValueError(f"--shape gives {name} twice ({name}={shapes[name][0]}x"
-                             f"{shapes[name][1]} and {item}); give it once")
-        rows, cols = int(parts[0]), int(parts[1])
-        if rows < 1 or cols < 1:
-            raise ValueError(f"--shape {item}: a matrix needs at least one row and one "
-                             "column")
-        shapes[name] = (rows, cols)
-    return shapes
 
 
 def _non_negative(text):
@@ -56,6 +44,32 @@ def _non_negative(text):
     if number < 0:
         raise argparse.ArgumentTypeError(f"must be an integer ≥ 0 (a NumPy seed), got {text!r}")
     return number
+
+
+def _port(text):
+    """argparse type of --port: 0 (any free port) to 65535."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535, got {text!r}")
+    return number
+
+
+def _serve(host, port) -> int:
+    try:
+        from .web.server import serve
+    except ImportError as exc:  # Flask missing: say which extra to install
+        print(f"matrixflow serve: {exc}", file=sys.stderr)
+        return 2
+    try:
+        serve(host, port)
+    except OSError as exc:  # the port is taken, the address is not this machine's
+        print(f"matrixflow serve: cannot listen on {host}:{port}: {exc.strerror or exc}; "
+              "try another --port (0 picks a free one)", file=sys.stderr)
+        return 1
+    return 0
 
 
 def op_table_markdown() -> str:
@@ -90,6 +104,12 @@ def main(argv=None) -> int:
     explain.add_argument("--answer", metavar="EXPR",
                          help="your gradient, checked against the true one (exit status 1 "
                               "when wrong), e.g. \"A @ X + A.T @ X\"")
+    page = commands.add_parser("serve", help="the page: derive and check gradients in a "
+                                             "browser (needs matrixflow[web])")
+    page.add_argument("--host", default="127.0.0.1",
+                      help="the address to bind (default 127.0.0.1: this machine only)")
+    page.add_argument("--port", type=_port, default=8000,
+                      help="the port (default 8000; 0 picks a free one)")
     demo = commands.add_parser("demo", help="train both estimators on real data and score "
                                             "them against a naive forecast")
     demo.add_argument("--png", default="matrixflow-demo.png",
@@ -115,6 +135,8 @@ def main(argv=None) -> int:
                 message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
                 print(f"matrixflow explain: {message}", file=sys.stderr)
                 return 2
+        if args.command == "serve":
+            return _serve(args.host, args.port)
         if args.command == "demo":
             from .models import demo as demo_module  # scikit-learn: loaded only for the demo
 

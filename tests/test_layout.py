@@ -20,10 +20,13 @@ ROOMS = {
     "verification": {"verification"},
     "teaching": {"teaching"},
     "training": {"nn", "optim", "data", "models"},
+    "web": {"web"},
 }
 COMMAND = {"cli", "__main__", "__init__"}
-# What each room may import besides the engine: teaching uses the verifier's numeric checks.
-MAY_IMPORT = {"verification": set(), "teaching": {"verification"}, "training": set()}
+# What each room may import besides the engine: teaching uses the verifier's numeric checks;
+# the page (web) sits above teaching and shows its work. No room imports web.
+MAY_IMPORT = {"verification": set(), "teaching": {"verification"}, "training": set(),
+              "web": {"teaching", "verification"}}
 
 
 def _room_of(top: str) -> str:
@@ -101,6 +104,18 @@ def test_each_room_imports_only_downward():
     assert not offences, "\n".join(offences)
 
 
+def test_only_the_pages_server_imports_flask():
+    # `matrixflow.web.api` and everything else must work without the web extra
+    offences = []
+    for path, _ in _sources():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n.split(".")[0] in ("flask", "werkzeug") for n in names):
+                offences.append(str(path.relative_to(ROOT)))
+    assert set(offences) <= {"matrixflow/web/server.py"}, offences
+
+
 def test_the_checker_sees_a_forbidden_import(tmp_path):
     # the test above must be able to fail: a lazy import of a room inside a function counts
     source = tmp_path / "walk.py"
@@ -142,7 +157,9 @@ def test_the_install_has_matrixflow_models_and_no_top_level_models(wheel):
     assert "models" not in tops  # a user's own models.py would shadow it
     assert {t for t in tops if not t.endswith((".dist-info", ".data"))} == {"matrixflow"}
     for part in ("models/__init__.py", "models/mlp.py", "models/data/sunspots_yearly.csv",
-                 "verification/gradcheck.py", "teaching/symbolic/expr.py", "nn/recurrent.py"):
+                 "verification/gradcheck.py", "teaching/symbolic/expr.py", "nn/recurrent.py",
+                 "web/server.py", "web/static/index.html", "web/static/temml.min.js",
+                 "web/static/Temml.woff2", "web/static/temml-LICENSE.txt"):
         assert f"matrixflow/{part}" in wheel
 
 

@@ -298,8 +298,9 @@ def _node_steps(number, node, adjoint, text, wanted, consumers, arrived, known):
     constant = [text[id(x)] for x in operands if x not in wanted]
     tail = f"; {', '.join(constant)} {'is' if len(constant) == 1 else 'are'} constant" \
         if constant else ""
+    op_latex = op.name.replace("_", r"\_")  # mse_loss: in \text, _ is a subscript error
     steps = [Step("node", f"\n[{number}] {name}  ({op.name}): {differential}{tail}",
-                  node=name, latex=rf"&\text{{[{number}] {op.name}: }} {differential_latex}")]
+                  node=name, latex=rf"&\text{{[{number}] {op_latex}: }} {differential_latex}")]
     seed = Node(adjoint)
     for position, (rule, operand) in enumerate(zip(op.rules, operands)):
         if operand not in wanted:
