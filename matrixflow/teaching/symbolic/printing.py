@@ -7,10 +7,21 @@ Products are juxtaposed (AX) when every symbol is one letter, and joined with ·
 
 from __future__ import annotations
 
+import hashlib
 import math
 from fractions import Fraction
 
-from .expr import Sym
+from .expr import Sym, _freeze, postorder
+
+MAX_TEXT = 20_000
+"""Characters (estimated, see `text_size`) beyond which to_text and to_latex refuse to print:
+a closed form of a deep chain can spell millions of characters — shared subexpressions
+written out again wherever they occur — which no reader reads and which would take minutes and
+gigabytes to build.  str() and repr() then say so instead, with the size."""
+
+
+class TooLargeToPrint(ValueError):
+    """The expression's text would exceed MAX_TEXT characters."""
 
 _SUM, _HADAMARD, _PRODUCT, _ATOM = 0, 1, 2, 3
 _SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
@@ -88,9 +99,17 @@ class _Printer:
         self.latex = latex
         self.compact = all(len(name) == 1 for name in expr.symbols())
         self.constants = _constant_names(expr, latex)
+        self.memo = {}  # key → (text, precedence): a function of the structure alone
 
     def render(self, x: Sym) -> tuple[str, int]:
-        return getattr(self, f"_{x.kind}")(x)
+        """(text, precedence) of x.  Each distinct subexpression is rendered once, operands
+        first, in a loop: a handler's render of an operand is then a lookup, so no depth of
+        expression meets Python's recursion limit."""
+        memo = self.memo
+        if x.key not in memo:
+            for node in postorder(x, skip=lambda n: n.key in memo):
+                memo[node.key] = getattr(self, f"_{node.kind}")(node)
+        return memo[x.key]
 
     def wrap(self, x: Sym, level: int) -> str:
         text, own = self.render(x)
@@ -267,9 +286,95 @@ def _index(index):
 
 def to_text(x: Sym) -> str:
     """Unicode text: (A + Aᵀ)X, (a ⊙ exp(Xb))bᵀ, X⁻ᵀ."""
+    _check_size(x, latex=False)
     return _Printer(x, latex=False).render(x)[0]
 
 
 def to_latex(x: Sym) -> str:
     """LaTeX: \\left(A + A^\\top\\right)X."""
+    _check_size(x, latex=True)
     return _Printer(x, latex=True).render(x)[0]
+
+
+# ---- how large a text would be, without writing it -----------------------------------------
+# Characters a kind writes around its operands, its parentheses included: (Unicode, LaTeX) for
+# the node, and for each operand (a joiner: " + ", " ⊙ ", ", ").
+_OWN = {"symbol": (2, 2), "const": (2, 2), "matrix": (3, 3), "identity": (3, 3),
+        "ones": (4, 20), "zeros": (3, 3), "add": (2, 13), "scale": (3, 13),
+        "matmul": (2, 13), "hadamard": (2, 13), "transpose": (3, 20), "div": (2, 20),
+        "power": (5, 10), "compare": (5, 20), "where": (9, 25), "apply": (4, 20)}
+_PER_OPERAND = {"add": (3, 3), "matmul": (1, 7), "hadamard": (3, 7), "div": (3, 3),
+                "compare": (3, 6), "where": (2, 2), "apply": (2, 2)}
+
+
+def _own_chars(x: Sym, latex: bool) -> int:
+    own = _OWN.get(x.kind, (4, 20))[latex] + _PER_OPERAND.get(x.kind, (0, 0))[latex] * len(
+        x.args)
+    if x.kind == "symbol":
+        own += len(x.attrs)
+    elif x.kind == "matrix":
+        own += len(x.attrs[0] or "C")
+    elif x.kind in ("const", "scale"):
+        own += len(_number(x.attrs, latex))
+    elif x.kind == "apply":
+        name, attrs = x.attrs
+        own += len(name) + sum(len(k) + len(str(v)) + 3 for k, v in attrs.items())
+    return own
+
+
+def text_size(x: Sym, latex: bool = False) -> tuple[int, int]:
+    """(nodes, characters) of x's text, about: the text writes a shared subexpression out
+    wherever it occurs, so both count the tree the DAG spells — exponentially larger, at
+    worst, hence Python ints — summed over the DAG, each distinct node once (and remembered
+    by key: simplify sizes every term of every sum, most of them met before)."""
+    sizes = _SIZES[latex]
+    for node in postorder(x, skip=lambda n: n.key in sizes):
+        nodes = 1 + sum(sizes[a.key][0] for a in node.args)
+        sizes[node.key] = nodes, _own_chars(node, latex) + sum(sizes[a.key][1]
+                                                               for a in node.args)
+    return sizes[x.key]
+
+
+_SIZES: dict = {False: {}, True: {}}  # latex → {key: (nodes, characters)}
+
+
+def _grouped(n: int) -> str:
+    return f"{n:,}".replace(",", " ")
+
+
+def _check_size(x: Sym, latex: bool) -> None:
+    nodes, chars = text_size(x, latex)
+    if chars > MAX_TEXT:
+        raise TooLargeToPrint(
+            f"too large to print: {_grouped(nodes)} nodes, about {_grouped(chars)} characters "
+            f"(more than MAX_TEXT = {_grouped(MAX_TEXT)}); evaluate it with .evaluate(...) or "
+            "print a part of it (its .args)")
+
+
+def describe(x: Sym) -> str:
+    """to_text(x), or — never raising, as str() and repr() must not — a short note of why it
+    is not printed and how large it is."""
+    try:
+        return to_text(x)
+    except TooLargeToPrint as exc:
+        return f"<{exc}>"
+
+
+# ---- the order of the terms of a sum -------------------------------------------------------
+_DIGESTS: dict = {}  # key → a digest of the structure, the same in every process
+
+
+def sort_key(term: Sym) -> tuple:
+    """What simplify's _term_order sorts a term by after its sign: its text (A before Aᵀ,
+    X⁻¹ before X⁻ᵀ) — or, for a term too large to print, after every printable term, by size
+    and then a digest of its structure (not its key, which depends on what the process built
+    before), so that the order, and a printed part, are the same in every run."""
+    chars = text_size(term)[1]
+    if chars <= MAX_TEXT:
+        text = to_text(term).replace("⁻ᵀ", "⁻¹ᵀ")  # X⁻¹ before X⁻ᵀ
+        return False, text.replace("ᵀ", ""), text.count("ᵀ"), ""
+    for node in postorder(term, skip=lambda n: n.key in _DIGESTS):
+        entry = (node.kind, _freeze(node.attrs), node.shape,
+                 tuple(_DIGESTS[a.key] for a in node.args))
+        _DIGESTS[node.key] = hashlib.blake2b(repr(entry).encode(), digest_size=16).hexdigest()
+    return True, "", chars, _DIGESTS[term.key]
