@@ -192,7 +192,21 @@ class Sym:
     def symbols(self) -> set[str]:
         """The names of the symbols the expression depends on (each shared subexpression
         visited once: the tree of a DAG can be exponentially larger)."""
-        return {x.attrs for x in postorder(self) if x.kind == "symbol"}
+        return symbols_of([self])
+
+
+def symbols_of(exprs) -> set[str]:
+    """The names of the symbols any of `exprs` depends on, their shared parts visited once (the
+    nodes of a chain each hold the whole chain below them: one walk each would be quadratic)."""
+    names, seen, stack = set(), set(), list(exprs)
+    while stack:
+        x = stack.pop()
+        if id(x) not in seen:  # the expressions keep their nodes alive: ids stay unique
+            seen.add(id(x))
+            if x.kind == "symbol":
+                names.add(x.attrs)
+            stack.extend(x.args)
+    return names
 
 
 def postorder(root: Sym, skip=None) -> list[Sym]:

@@ -7,11 +7,10 @@ Products are juxtaposed (AX) when every symbol is one letter, and joined with ·
 
 from __future__ import annotations
 
-import hashlib
 import math
 from fractions import Fraction
 
-from .expr import Sym, _freeze, postorder
+from .expr import Sym, postorder
 
 MAX_TEXT = 20_000
 """Characters (estimated, see `text_size`) beyond which to_text and to_latex refuse to print:
@@ -95,10 +94,14 @@ def _constant_names(expr: Sym, latex: bool) -> dict:
 
 
 class _Printer:
-    def __init__(self, expr: Sym, latex: bool):
+    def __init__(self, expr: Sym | None, latex: bool, compact: bool | None = None):
+        """A printer for `expr`; or, with expr None, one for any expression whose symbols are
+        all one letter (or not, as `compact` says) and which holds no named constant — its
+        texts depend on nothing else, so simplify sorts all such terms with one printer."""
         self.latex = latex
-        self.compact = all(len(name) == 1 for name in expr.symbols())
-        self.constants = _constant_names(expr, latex)
+        self.compact = all(len(name) == 1 for name in expr.symbols()) if expr is not None \
+            else compact
+        self.constants = _constant_names(expr, latex) if expr is not None else {}
         self.memo = {}  # key → (text, precedence): a function of the structure alone
 
     def render(self, x: Sym) -> tuple[str, int]:
@@ -336,8 +339,6 @@ def text_size(x: Sym, latex: bool = False) -> tuple[int, int]:
 
 
 _SIZES: dict = {False: {}, True: {}}  # latex → {key: (nodes, characters)}
-
-
 def _grouped(n: int) -> str:
     return f"{n:,}".replace(",", " ")
 
@@ -358,23 +359,3 @@ def describe(x: Sym) -> str:
         return to_text(x)
     except TooLargeToPrint as exc:
         return f"<{exc}>"
-
-
-# ---- the order of the terms of a sum -------------------------------------------------------
-_DIGESTS: dict = {}  # key → a digest of the structure, the same in every process
-
-
-def sort_key(term: Sym) -> tuple:
-    """What simplify's _term_order sorts a term by after its sign: its text (A before Aᵀ,
-    X⁻¹ before X⁻ᵀ) — or, for a term too large to print, after every printable term, by size
-    and then a digest of its structure (not its key, which depends on what the process built
-    before), so that the order, and a printed part, are the same in every run."""
-    chars = text_size(term)[1]
-    if chars <= MAX_TEXT:
-        text = to_text(term).replace("⁻ᵀ", "⁻¹ᵀ")  # X⁻¹ before X⁻ᵀ
-        return False, text.replace("ᵀ", ""), text.count("ᵀ"), ""
-    for node in postorder(term, skip=lambda n: n.key in _DIGESTS):
-        entry = (node.kind, _freeze(node.attrs), node.shape,
-                 tuple(_DIGESTS[a.key] for a in node.args))
-        _DIGESTS[node.key] = hashlib.blake2b(repr(entry).encode(), digest_size=16).hexdigest()
-    return True, "", chars, _DIGESTS[term.key]

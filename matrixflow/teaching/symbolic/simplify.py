@@ -31,13 +31,14 @@ from .expr import (
     zeros,
 )
 from .hadamard import cancel_divisions, merge_powers
+from .order import sort_key
 
 
 def simplify(x: Sym) -> Sym:
     """The simplest equal expression these rules reach."""
-    global _MEMO, _ORDER
+    global _MEMO, _ORDER, _PRINTERS
     if outermost := _MEMO is None:  # the rules' own simplify calls (_symmetric) share it
-        _MEMO, _ORDER = {}, {}
+        _MEMO, _ORDER, _PRINTERS = {}, {}, {}
     try:
         for _ in range(50):
             y = _simplify(x)
@@ -47,7 +48,7 @@ def simplify(x: Sym) -> Sym:
         return x
     finally:
         if outermost:
-            _MEMO = _ORDER = None
+            _MEMO = _ORDER = _PRINTERS = None
 
 
 # key → its simplified form, for one simplify call.  A pass's rewrite of a subexpression depends
@@ -55,16 +56,15 @@ def simplify(x: Sym) -> Sym:
 # pass — is looked up: a pass costs what changed, and a DAG is never walked as the tree it spells.
 _MEMO: dict | None = None
 _ORDER: dict | None = None  # key → _term_order's text: each term is printed once
+_PRINTERS: dict | None = None  # the printers _term_order shares (printing.sort_key)
 
 
 def _simplify(x: Sym) -> Sym:
     """One bottom-up pass of the rules over x, operands first, in a loop (no recursion)."""
     memo = _MEMO if _MEMO is not None else {}
     for node in postorder(x, skip=lambda n: n.key in memo):
-        if node.key in memo:
-            continue
-        if not node.args:
-            memo[node.key] = node
+        if node.key in memo or not node.args:  # (a twin already met; a leaf)
+            memo.setdefault(node.key, node)
             continue
         args = [memo[a.key] for a in node.args]
         rewrite = _RULES.get(node.kind)
@@ -163,12 +163,10 @@ def _common_number(parts):
 
 def _term_order(term):
     """Positive terms first; among them A before Aᵀ, as a text writes A + Aᵀ."""
-    from .printing import sort_key
-
     c, _ = _numeric_factor(term)
     cache = _ORDER if _ORDER is not None else {}
     if term.key not in cache:
-        cache[term.key] = sort_key(term)
+        cache[term.key] = sort_key(term, _PRINTERS if _PRINTERS is not None else {})
     return (c < 0, *cache[term.key])
 
 
@@ -181,9 +179,11 @@ def _factors(term):
 
 def _take_out_common_factor(parts):
     """P·X + Q·X → (P + Q)·X, or X·P + X·Q → X·(P + Q), when every term shares it."""
-    split = [_factors(p) for p in parts]
-    if any(len(fs) < 2 for _, fs in split):
-        return None
+    split = []
+    for p in parts:  # stops at the first term with one factor: a long sum rarely has one
+        split.append(_factors(p))
+        if len(split[-1][1]) < 2:
+            return None
     for side in (-1, 0):
         first = split[0][1][side]
         if all(fs[side].same(first) for _, fs in split[1:]):
