@@ -297,6 +297,8 @@ def lift(value) -> Sym:
 
 # ---- operations (raw constructors: simplify.py does the algebra) ----------------------------
 def _broadcast(*shapes):
+    if all(shape == shapes[0] for shape in shapes):  # the common case, without NumPy's
+        return shapes[0]                             # arrays: a sum may have 1 000 terms
     try:
         return np.broadcast_shapes(*shapes)
     except ValueError as exc:
