@@ -163,11 +163,11 @@ def _common_number(parts):
 
 def _term_order(term):
     """Positive terms first; among them A before Aᵀ, as a text writes A + Aᵀ."""
-    c, _ = _numeric_factor(term)
     cache = _ORDER if _ORDER is not None else {}
-    if term.key not in cache:
-        cache[term.key] = sort_key(term, _PRINTERS if _PRINTERS is not None else {})
-    return (c < 0, *cache[term.key])
+    if (found := cache.get(term.key)) is None:
+        found = cache[term.key] = (_numeric_factor(term)[0] < 0, *sort_key(
+            term, _PRINTERS if _PRINTERS is not None else {}))
+    return found
 
 
 def _factors(term):
