@@ -7,7 +7,11 @@ from __future__ import annotations
 import hashlib
 
 from .expr import Sym, _freeze, postorder
-from .printing import MAX_TEXT, _Printer, text_size, to_text
+from .printing import _Printer, text_size, to_text
+
+SORT_TEXT = 20_000
+"""Characters (estimated) up to which a term is sorted by its text.  Its own constant, not
+printing.MAX_TEXT: raising the print limit must not change the order simplify writes."""
 
 _LEAVES: dict = {}  # key → (every symbol one letter, some named constant): how it prints
 
@@ -31,7 +35,7 @@ def sort_key(term: Sym, printers: dict) -> tuple:
     before), so that the order, and a printed part, are the same in every run.  `printers`
     holds the shared printers, by compactness, for as long as the caller keeps it."""
     chars = text_size(term)[1]
-    if chars <= MAX_TEXT:
+    if chars <= SORT_TEXT:
         short, constants = _leaves(term)
         if constants:
             text = to_text(term)
