@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 
 from .expr import Sym, _freeze, postorder
-from .printing import _Printer, text_size, to_text
+from .printing import _Printer, text_size
 
 SORT_TEXT = 20_000
 """Characters (estimated) up to which a term is sorted by its text.  Its own constant, not
@@ -37,8 +37,8 @@ def sort_key(term: Sym, printers: dict) -> tuple:
     chars = text_size(term)[1]
     if chars <= SORT_TEXT:
         short, constants = _leaves(term)
-        if constants:
-            text = to_text(term)
+        if constants:  # its own names for them (M₁, M₂): a printer of its own
+            text = _Printer(term, False).render(term)[0]
         else:  # one printer, and its memo, for every term printed alike
             printer = printers.get(short) or printers.setdefault(short, _Printer(None, False,
                                                                                  short))

@@ -343,8 +343,11 @@ def _grouped(n: int) -> str:
     can have 2¹⁰⁰⁰ nodes)."""
     if n < 10**15:
         return f"{n:,}".replace(",", " ")
-    exponent = len(str(n)) - 1
-    return f"{n / 10**exponent:.1f}·10" + str(exponent).translate(_SUPERSCRIPT)
+    exponent = int((n.bit_length() - 1) * math.log10(2))  # not str(n): over 4 300 digits,
+    while n >= 10 ** (exponent + 1):                       # Python refuses to write an int
+        exponent += 1
+    tenths = n * 10 // 10**exponent  # 10 … 99, truncated: never 10.0·10ᵏ
+    return f"{tenths // 10}.{tenths % 10}·10" + str(exponent).translate(_SUPERSCRIPT)
 
 
 def _check_size(x: Sym, latex: bool) -> None:
