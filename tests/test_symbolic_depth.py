@@ -99,3 +99,18 @@ def test_no_recursion_however_deep_the_expression():
     finally:
         sys.setrecursionlimit(limit)
     assert np.all(np.isfinite(value))
+
+
+def test_the_explain_command_notes_a_closed_form_too_large_to_print():
+    import io
+
+    from matrixflow.teaching.explain_command import explain_expression
+
+    text = "X"
+    for _ in range(95):  # about as deep as Python's parser nests parentheses
+        text = f"sin({text})"
+    out = io.StringIO()
+    assert explain_expression(f"sum({text})", "X", {"X": (3, 1)}, out=out) == 0
+    output = out.getvalue()
+    assert "∂f/∂X = <too large to print: " in output and "LaTeX: <too large to print: " in output
+    assert "they agree" in output  # the closed form still checks out on numbers

@@ -18,6 +18,7 @@ from ..verification.localise import first_nonfinite
 from . import expression
 from .explain import explain
 from .symbolic import symbols
+from .symbolic.printing import describe
 
 
 def _default_shape(name, size=3):
@@ -163,7 +164,7 @@ def _explain(text, wrt, shapes, seed, out):
     listing = ", ".join(f"{n}: {r}×{c}" for n, (r, c) in shapes.items())
     print(f"f = {text}   with {listing}", file=out)
     print(f"∂f/∂{wrt} = {closed}", file=out)
-    print(f"LaTeX: {closed.latex()}", file=out)
+    print(f"LaTeX: {describe(closed, latex=True)}", file=out)  # (a note when too large)
     print("\nHow backward gets there:", file=out)
     print(explain(f), file=out)
 

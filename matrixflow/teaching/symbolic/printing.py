@@ -359,10 +359,10 @@ def _check_size(x: Sym, latex: bool) -> None:
             "print a part of it (its .args)")
 
 
-def describe(x: Sym) -> str:
-    """to_text(x), or — never raising, as str() and repr() must not — a short note of why it
-    is not printed and how large it is."""
+def describe(x: Sym, latex: bool = False) -> str:
+    """to_text(x) (to_latex with `latex`), or — never raising, as str() and repr() must not —
+    a short note of why it is not printed and how large it is."""
     try:
-        return to_text(x)
+        return to_latex(x) if latex else to_text(x)
     except TooLargeToPrint as exc:
         return f"<{exc}>"
