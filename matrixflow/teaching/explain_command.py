@@ -21,6 +21,7 @@ from .domains import describe_draws as _describe_draws
 from .domains import domains as _domains
 from .domains import numbers_for as _numbers_for
 from .symbolic import symbols
+from .symbolic.printing import describe
 from .worked import derive
 
 
@@ -150,7 +151,7 @@ def _explain(text, wrt, shapes, seed, out, answer=None):
     listing = ", ".join(f"{n}: {r}×{c}" for n, (r, c) in shapes.items())
     print(f"f = {text}   with {listing}", file=out)
     print(f"∂f/∂{wrt} = {closed}", file=out)
-    print(f"LaTeX: {closed.latex()}", file=out)
+    print(f"LaTeX: {describe(closed, latex=True)}", file=out)  # (a note when too large)
     print("\nHow backward gets there, step by step (the trace trick, node by node):", file=out)
     print(derive(f, leaves[wrt]), file=out)
 

@@ -102,7 +102,7 @@ def symbolic_twin(roots):
             if id(node) not in seen:
                 seen.add(id(node))
                 nodes.append(node)
-    taken = set().union(*(n.data.symbols() for n in nodes if type(n.data) is Sym))
+    taken = sx.symbols_of([n.data for n in nodes if type(n.data) is Sym])  # one walk for all
     taken |= {n.name for n in nodes if n.name}
     anonymous = [n for n in nodes if n.op is None and type(n.data) is not Sym and
                  n.shape != (1, 1) and (n.name is None or n.name in _RESERVED) and

@@ -4,29 +4,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from .expr import Sym
+from .expr import Sym, postorder
 
 
 def evaluate(x: Sym, values: dict):
-    """The value of `x` with each symbol replaced by values[name] (2-D arrays)."""
+    """The value of `x` with each symbol replaced by values[name] (2-D arrays).
+
+    Each distinct subexpression is computed once, operands first, in a loop rather than by
+    recursion: a closed form of a deep chain is a DAG of thousands of levels whose tree would
+    be exponentially large.
+    """
     missing = x.symbols() - set(values)
     if missing:
         raise KeyError(f"evaluate: give a value for {', '.join(sorted(missing))}")
-    cache = {}
-    return _value(x, values, cache)
-
-
-def _value(x, values, cache):
-    key = id(x)
-    if key in cache:
-        return cache[key]
-    args = [_value(a, values, cache) for a in x.args]
-    result = _KINDS[x.kind](x, args, values)
-    result = np.asarray(result, dtype=np.float64)
-    if result.shape != x.shape:
-        result = np.broadcast_to(result, x.shape)
-    cache[key] = result
-    return result
+    cache = {}  # id → value; the expression keeps every node alive, so ids stay unique
+    for node in postorder(x):
+        args = [cache[id(a)] for a in node.args]
+        result = np.asarray(_KINDS[node.kind](node, args, values), dtype=np.float64)
+        if result.shape != node.shape:
+            result = np.broadcast_to(result, node.shape)
+        cache[id(node)] = result
+    return cache[id(x)]
 
 
 def _symbol(x, args, values):

@@ -43,10 +43,17 @@ class Sym:
     # ---- identity -------------------------------------------------------------------------
     @property
     def key(self):
-        """A hashable structural key: equal keys, equal expressions."""
+        """A structural key, an int: equal keys, equal expressions.
+
+        Hash-consed: the key is the number `_KEYS` gives to (kind, attrs, shape, the operands'
+        keys), so comparing and hashing it is O(1) however deep the expression, where a nested
+        tuple would cost its whole size (and recurse: a chain of 1 000 ops overflowed it).
+        Computed for the operands first, without recursion.
+        """
         if self._key is None:
-            self._key = (self.kind, _freeze(self.attrs), self.shape,
-                         tuple(a.key for a in self.args))
+            for x in postorder(self, skip=lambda x: x._key is not None):
+                entry = (x.kind, _freeze(x.attrs), x.shape, tuple(a._key for a in x.args))
+                x._key = _KEYS.setdefault(entry, len(_KEYS))
         return self._key
 
     def same(self, other) -> bool:
@@ -157,9 +164,11 @@ class Sym:
 
     # ---- printing and evaluating ----------------------------------------------------------
     def __str__(self) -> str:
-        from .printing import to_text
+        """The text; for one too large to print (printing.MAX_TEXT), a note of its size —
+        str() and repr() never raise, so that a REPL or notebook can always show a Sym."""
+        from .printing import describe
 
-        return to_text(self)
+        return describe(self)
 
     def __repr__(self) -> str:
         return f"Sym({self}, shape {self.shape[0]}×{self.shape[1]})"
@@ -181,13 +190,46 @@ class Sym:
         return evaluate(self, {**(values or {}), **named})
 
     def symbols(self) -> set[str]:
-        """The names of the symbols the expression depends on."""
-        if self.kind == "symbol":
-            return {self.attrs}
-        found = set()
-        for arg in self.args:
-            found |= arg.symbols()
-        return found
+        """The names of the symbols the expression depends on (each shared subexpression
+        visited once: the tree of a DAG can be exponentially larger)."""
+        return symbols_of([self])
+
+
+def symbols_of(exprs) -> set[str]:
+    """The names of the symbols any of `exprs` depends on, their shared parts visited once (the
+    nodes of a chain each hold the whole chain below them: one walk each would be quadratic)."""
+    names, seen, stack = set(), set(), list(exprs)
+    while stack:
+        x = stack.pop()
+        if id(x) not in seen:  # the expressions keep their nodes alive: ids stay unique
+            seen.add(id(x))
+            if x.kind == "symbol":
+                names.add(x.attrs)
+            stack.extend(x.args)
+    return names
+
+
+def postorder(root: Sym, skip=None) -> list[Sym]:
+    """Every distinct subexpression of `root` (by identity), each after its operands, found
+    with an explicit stack so that no depth meets Python's recursion limit.  `skip(x)` true
+    leaves x and what lies under it out (what a memo already holds)."""
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        x, done = stack.pop()
+        if done:
+            order.append(x)
+            continue
+        if id(x) in seen or (skip is not None and skip(x)):
+            continue
+        seen.add(id(x))
+        stack.append((x, True))
+        stack.extend((a, False) for a in reversed(x.args) if id(a) not in seen)
+    return order
+
+
+# (kind, frozen attrs, shape, operand keys) → key.  It only grows: a key stays valid for the
+# life of the process, so memos keyed on it (simplify's, the printer's) never go stale.
+_KEYS: dict = {}
 
 
 _NEGATED = {">": "≤", "≤": ">", "<": "≥", "≥": "<", "=": "≠", "≠": "="}
@@ -255,6 +297,8 @@ def lift(value) -> Sym:
 
 # ---- operations (raw constructors: simplify.py does the algebra) ----------------------------
 def _broadcast(*shapes):
+    if all(shape == shapes[0] for shape in shapes):  # the common case, without NumPy's
+        return shapes[0]                             # arrays: a sum may have 1 000 terms
     try:
         return np.broadcast_shapes(*shapes)
     except ValueError as exc:

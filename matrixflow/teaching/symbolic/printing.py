@@ -10,7 +10,17 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from .expr import Sym
+from .expr import Sym, postorder
+
+MAX_TEXT = 20_000
+"""Characters (estimated, see `text_size`) beyond which to_text and to_latex refuse to print:
+a closed form of a deep chain can spell millions of characters — shared subexpressions
+written out again wherever they occur — which no reader reads and which would take minutes and
+gigabytes to build.  str() and repr() then say so instead, with the size."""
+
+
+class TooLargeToPrint(ValueError):
+    """The expression's text would exceed MAX_TEXT characters."""
 
 _SUM, _HADAMARD, _PRODUCT, _ATOM = 0, 1, 2, 3
 _SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
@@ -84,13 +94,25 @@ def _constant_names(expr: Sym, latex: bool) -> dict:
 
 
 class _Printer:
-    def __init__(self, expr: Sym, latex: bool):
+    def __init__(self, expr: Sym | None, latex: bool, compact: bool | None = None):
+        """A printer for `expr`; or, with expr None, one for any expression whose symbols are
+        all one letter (or not, as `compact` says) and which holds no named constant — its
+        texts depend on nothing else, so simplify sorts all such terms with one printer."""
         self.latex = latex
-        self.compact = all(len(name) == 1 for name in expr.symbols())
-        self.constants = _constant_names(expr, latex)
+        self.compact = all(len(name) == 1 for name in expr.symbols()) if expr is not None \
+            else compact
+        self.constants = _constant_names(expr, latex) if expr is not None else {}
+        self.memo = {}  # key → (text, precedence): a function of the structure alone
 
     def render(self, x: Sym) -> tuple[str, int]:
-        return getattr(self, f"_{x.kind}")(x)
+        """(text, precedence) of x.  Each distinct subexpression is rendered once, operands
+        first, in a loop: a handler's render of an operand is then a lookup, so no depth of
+        expression meets Python's recursion limit."""
+        memo = self.memo
+        if x.key not in memo:
+            for node in postorder(x, skip=lambda n: n.key in memo):
+                memo[node.key] = getattr(self, f"_{node.kind}")(node)
+        return memo[x.key]
 
     def wrap(self, x: Sym, level: int) -> str:
         text, own = self.render(x)
@@ -267,9 +289,80 @@ def _index(index):
 
 def to_text(x: Sym) -> str:
     """Unicode text: (A + Aᵀ)X, (a ⊙ exp(Xb))bᵀ, X⁻ᵀ."""
+    _check_size(x, latex=False)
     return _Printer(x, latex=False).render(x)[0]
 
 
 def to_latex(x: Sym) -> str:
     """LaTeX: \\left(A + A^\\top\\right)X."""
+    _check_size(x, latex=True)
     return _Printer(x, latex=True).render(x)[0]
+
+
+# ---- how large a text would be, without writing it -----------------------------------------
+# Characters a kind writes around its operands, on average (parentheses included, as a wrap
+# adds them to some nodes), and between them (" + ", " ⊙ ", ", "); fitted to deep closed forms'
+# Unicode text, within a factor of 1.6.  LaTeX's is about 1.3 times longer.
+_OWN = {"identity": 1, "ones": 2, "zeros": 1, "add": 1, "scale": 1, "matmul": 1,
+        "hadamard": 1, "transpose": 1, "div": 1, "power": 2, "compare": 3, "where": 9,
+        "apply": 1}
+_PER_OPERAND = {"add": 2, "hadamard": 3, "div": 3, "compare": 3, "where": 2, "apply": 1}
+
+
+def _own_chars(x: Sym) -> int:
+    own = _OWN.get(x.kind, 2) + _PER_OPERAND.get(x.kind, 0) * len(x.args)
+    if x.kind == "symbol":
+        own += len(x.attrs)
+    elif x.kind == "matrix":
+        own += len(x.attrs[0] or "C")
+    elif x.kind in ("const", "scale"):
+        own += len(_number(x.attrs))
+    elif x.kind == "apply":
+        name, attrs = x.attrs
+        own += len(name) + sum(len(k) + len(str(v)) + 3 for k, v in attrs.items())
+    return own
+
+
+def text_size(x: Sym, latex: bool = False) -> tuple[int, int]:
+    """(nodes, characters) of x's text, about: the text writes a shared subexpression out
+    wherever it occurs, so both count the tree the DAG spells — exponentially larger, at
+    worst, hence Python ints — summed over the DAG, each distinct node once (and remembered
+    by key: simplify sizes every term of every sum, most of them met before)."""
+    for node in postorder(x, skip=lambda n: n.key in _SIZES):
+        nodes = 1 + sum(_SIZES[a.key][0] for a in node.args)
+        _SIZES[node.key] = nodes, _own_chars(node) + sum(_SIZES[a.key][1] for a in node.args)
+    nodes, chars = _SIZES[x.key]
+    return nodes, chars * 13 // 10 if latex else chars
+
+
+_SIZES: dict = {}  # key → (nodes, characters)
+
+
+def _grouped(n: int) -> str:
+    """4 618 as the README writes numbers; 4.8·10³⁰¹ for one too long to read (a chain's tree
+    can have 2¹⁰⁰⁰ nodes)."""
+    if n < 10**15:
+        return f"{n:,}".replace(",", " ")
+    exponent = int((n.bit_length() - 1) * math.log10(2))  # not str(n): over 4 300 digits,
+    while n >= 10 ** (exponent + 1):                       # Python refuses to write an int
+        exponent += 1
+    tenths = n * 10 // 10**exponent  # 10 … 99, truncated: never 10.0·10ᵏ
+    return f"{tenths // 10}.{tenths % 10}·10" + str(exponent).translate(_SUPERSCRIPT)
+
+
+def _check_size(x: Sym, latex: bool) -> None:
+    nodes, chars = text_size(x, latex)
+    if chars > MAX_TEXT:
+        raise TooLargeToPrint(
+            f"too large to print: {_grouped(nodes)} nodes, about {_grouped(chars)} characters "
+            f"(more than MAX_TEXT = {_grouped(MAX_TEXT)}); evaluate it with .evaluate(...) or "
+            "print a part of it (its .args)")
+
+
+def describe(x: Sym, latex: bool = False) -> str:
+    """to_text(x) (to_latex with `latex`), or — never raising, as str() and repr() must not —
+    a short note of why it is not printed and how large it is."""
+    try:
+        return to_latex(x) if latex else to_text(x)
+    except TooLargeToPrint as exc:
+        return f"<{exc}>"

@@ -25,31 +25,55 @@ from .expr import (
     identity,
     matmul,
     ones,
+    postorder,
     scale,
     transpose,
     zeros,
 )
+from .hadamard import cancel_divisions, merge_powers
+from .order import sort_key
 
 
 def simplify(x: Sym) -> Sym:
     """The simplest equal expression these rules reach."""
-    for _ in range(50):
-        y = _simplify(x)
-        if y.same(x):
-            return y
-        x = y
-    return x
+    global _MEMO, _ORDER, _PRINTERS
+    if outermost := _MEMO is None:  # the rules' own simplify calls (_symmetric) share it
+        _MEMO, _ORDER, _PRINTERS = {}, {}, {}
+    try:
+        for _ in range(50):
+            y = _simplify(x)
+            if y.same(x):
+                return y
+            x = y
+        return x
+    finally:
+        if outermost:
+            _MEMO = _ORDER = _PRINTERS = None
+
+
+# key → its simplified form, for one simplify call.  A pass's rewrite of a subexpression depends
+# on its structure alone, so one met again — shared by two parents, or unchanged since the last
+# pass — is looked up: a pass costs what changed, and a DAG is never walked as the tree it spells.
+_MEMO: dict | None = None
+_ORDER: dict | None = None  # key → _term_order's text: each term is printed once
+_PRINTERS: dict | None = None  # the printers _term_order shares (printing.sort_key)
 
 
 def _simplify(x: Sym) -> Sym:
-    if not x.args:
-        return x
-    args = [_simplify(a) for a in x.args]
-    rewrite = _RULES.get(x.kind)
-    if rewrite is None:
-        return x if all(a is b for a, b in zip(args, x.args)) else Sym(x.kind, args, x.attrs,
-                                                                      x.shape)
-    return rewrite(x, args)
+    """One bottom-up pass of the rules over x, operands first, in a loop (no recursion)."""
+    memo = _MEMO if _MEMO is not None else {}
+    for node in postorder(x, skip=lambda n: n.key in memo):
+        if node.key in memo or not node.args:  # (a twin already met; a leaf)
+            memo.setdefault(node.key, node)
+            continue
+        args = [memo[a.key] for a in node.args]
+        rewrite = _RULES.get(node.kind)
+        if rewrite is None:
+            memo[node.key] = node if all(a is b for a, b in zip(args, node.args)) else Sym(
+                node.kind, args, node.attrs, node.shape)
+        else:
+            memo[node.key] = rewrite(node, args)
+    return memo[x.key]
 
 
 def _is_const(x: Sym, value=None) -> bool:
@@ -139,11 +163,11 @@ def _common_number(parts):
 
 def _term_order(term):
     """Positive terms first; among them A before Aᵀ, as a text writes A + Aᵀ."""
-    from .printing import to_text
-
-    c, _ = _numeric_factor(term)
-    text = to_text(term).replace("⁻ᵀ", "⁻¹ᵀ")  # X⁻¹ before X⁻ᵀ
-    return (c < 0, text.replace("ᵀ", ""), text.count("ᵀ"))
+    cache = _ORDER if _ORDER is not None else {}
+    if (found := cache.get(term.key)) is None:
+        found = cache[term.key] = (_numeric_factor(term)[0] < 0, *sort_key(
+            term, _PRINTERS if _PRINTERS is not None else {}))
+    return found
 
 
 def _factors(term):
@@ -155,9 +179,11 @@ def _factors(term):
 
 def _take_out_common_factor(parts):
     """P·X + Q·X → (P + Q)·X, or X·P + X·Q → X·(P + Q), when every term shares it."""
-    split = [_factors(p) for p in parts]
-    if any(len(fs) < 2 for _, fs in split):
-        return None
+    split = []
+    for p in parts:  # stops at the first term with one factor: a long sum rarely has one
+        split.append(_factors(p))
+        if len(split[-1][1]) < 2:
+            return None
     for side in (-1, 0):
         first = split[0][1][side]
         if all(fs[side].same(first) for _, fs in split[1:]):
@@ -273,49 +299,13 @@ def _hadamard(x, args):
         if spread.shape == (1, 1):
             return _with_factor(c, hadamard(spread, ones(x.shape)), x.shape)
         kept.append(ones(x.shape))
-    kept = _cancel_divisions(kept)
+    kept = cancel_divisions(kept)
     if not kept:
         return _with_factor(c, None, x.shape)
-    kept = _merge_powers(kept)
+    kept = merge_powers(kept)
     kept.sort(key=lambda f: f.kind == "compare")  # indicators last: Ȳ ⊙ [A > 0]
     product = kept[0] if len(kept) == 1 else hadamard(*kept)
     return _with_factor(c, product, x.shape)
-
-
-def _cancel_divisions(factors):
-    """(a / d) ⊙ d = a: a divisor that is also a factor cancels (1 / d ⊙ d = 1)."""
-    factors = list(factors)
-    changed = True
-    while changed:
-        changed = False
-        for i, f in enumerate(factors):
-            if f.kind != "div":
-                continue
-            numerator, divisor = f.args
-            for j, g in enumerate(factors):
-                if j != i and g.same(divisor) and g.shape == f.shape:
-                    factors[i] = numerator
-                    del factors[j]
-                    factors = [h for h in factors if not ((h.kind == "const" and h.attrs == 1)
-                                                          or h.kind == "ones")]
-                    changed = True
-                    break
-            if changed:
-                break
-    return factors
-
-
-def _merge_powers(factors):
-    """X ⊙ X ⊙ Y = X⊙² ⊙ Y: equal factors (and powers of one base) become one power."""
-    merged, order = {}, []
-    for f in factors:
-        base, p = (f.args[0], f.attrs) if f.kind == "power" else (f, 1.0)
-        if base.key not in merged:
-            merged[base.key] = [base, 0.0]
-            order.append(base.key)
-        merged[base.key][1] += p
-    return [base if p == 1 else Sym("power", (base,), p, base.shape)
-            for base, p in (merged[k] for k in order)]
 
 
 # ---- transpose: pushed down to the leaves ------------------------------------------------
