@@ -14,6 +14,7 @@ import re
 from ..ops.base import _parse_steps
 from .derivation import to_latex
 from .symbolic import Sym
+from .symbolic.printing import latex_or_note
 
 # sum and mean print one variant of their steps (axis 0); the derivation shows the one used
 _AXIS_STEPS = {
@@ -101,7 +102,7 @@ def instantiate(line, names, output, adjoint, attrs, known, latex=False) -> str:
     def shown(expression: Sym, text: str) -> str:
         if not latex:
             return text
-        pieces.append(expression.latex())
+        pieces.append(latex_or_note(expression))
         return f"\ue000{chr(0xE100 + len(pieces) - 1)}\ue001"
 
     def replace(match):

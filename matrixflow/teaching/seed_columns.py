@@ -41,7 +41,10 @@ def _holds_seed_transposed(x: Sym) -> bool:
 def seed_untransposed(expression: Sym) -> Sym:
     """`expression` with each 1×1 part that holds Uᵀ written as its own transpose (sᵀ = s),
     the transposes pushed down to the leaves: (Uᵀ ⊙ r)·1 becomes 1ᵀ·(U ⊙ rᵀ), which acts on
-    U column by column, as U = I needs."""
+    U column by column, as U = I needs.  First every transpose of a part that holds U is
+    pushed down to the leaves ((P·U·xᵀ)ᵀ = x·Uᵀ·Pᵀ), products flattened, so each Uᵀ stands
+    in a chain whose 1×1 runs can be found."""
+    expression = _transposes_down(expression)
     done = {}
     for x in _post_order(expression):
         args = [done[id(a)] for a in x.args]
@@ -54,6 +57,39 @@ def seed_untransposed(expression: Sym) -> Sym:
             rebuilt = transposed(rebuilt)
         done[id(x)] = rebuilt
     return done[id(expression)]
+
+
+def _transposes_down(expression: Sym) -> Sym:
+    """`expression` with each transpose of a part that holds U pushed to the leaves, and
+    products of products flattened into one chain."""
+    done = {}
+    for x in _post_order(expression):
+        args = [done[id(a)] for a in x.args]
+        if x.kind == "matmul":
+            rebuilt = _chain(args)
+        else:
+            rebuilt = x if all(a is b for a, b in zip(args, x.args)) else _rebuilt(x, args)
+        if rebuilt.kind == "transpose" and rebuilt.args[0].kind != "symbol" and \
+                _holds_seed(rebuilt.args[0]):
+            rebuilt = transposed(rebuilt.args[0])
+            if rebuilt.kind == "matmul":  # (its factors may be products themselves)
+                rebuilt = _chain(rebuilt.args)
+        done[id(x)] = rebuilt
+    return done[id(expression)]
+
+
+def _chain(factors) -> Sym:
+    """The product of `factors` as one flat chain, a sum that holds U multiplied out:
+    (P + Q)·x = P·x + Q·x, so that each term's chain shows where U stands."""
+    flat = []
+    for factor in factors:
+        flat.extend(factor.args if factor.kind == "matmul" else [factor])
+    for index, factor in enumerate(flat):
+        if factor.kind == "add" and _holds_seed(factor) and \
+                all(term.shape == factor.shape for term in factor.args):
+            return sx.add(*[_chain([*flat[:index], term, *flat[index + 1:]])
+                            for term in factor.args])
+    return flat[0] if len(flat) == 1 else sx.matmul(*flat)
 
 
 def _scalar_runs_untransposed(factors: list) -> list:

@@ -34,6 +34,7 @@ from .instantiate import rule_steps as _rule_steps
 from .instantiate import wrap as _wrap
 from .symbolic import Sym, simplify, symbolic_twin
 from .symbolic import expr as sx
+from .symbolic.printing import latex_or_note
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ class Step:
                 "identity": self.identity,
                 "identity_text": IDENTITIES.get(self.identity) if self.identity else None,
                 "expression": None if self.expression is None else str(self.expression),
-                "expression_latex": None if self.expression is None else self.expression.latex(),
+                "expression_latex": (None if self.expression is None
+                                     else latex_or_note(self.expression)),
                 "node": self.node}
 
 
@@ -205,8 +207,8 @@ def derive(f: Node, wrt: Node) -> WorkedDerivation:
                                          f"contributions: {total} = {adjoint}",
                               expression=adjoint, node=name, tree_node=node,
                               latex=rf"&{_partial(_sym(node), known)}"
-                                    f" = {' + '.join(p.latex() for p in parts)} = "
-                                    f"{adjoint.latex()}"))
+                                    f" = {' + '.join(latex_or_note(p) for p in parts)} = "
+                                    f"{latex_or_note(adjoint)}"))
         if node.op is None:
             continue
         number += 1
@@ -215,8 +217,8 @@ def derive(f: Node, wrt: Node) -> WorkedDerivation:
     gradient = arrived.get(x, [None])[0] if x in arrived else adjoint
     steps.append(Step("result", f"⇒ ∂f/∂{wrt.name or 'X'} = {gradient}", expression=gradient,
                       node=text[id(x)], tree_node=x,
-                      latex=rf"&\Rightarrow \frac{{\partial f}}{{\partial {x.data.latex()}}} = "
-                            f"{gradient.latex()}"))
+                      latex=rf"&\Rightarrow {_partial(x.data, known)} = "
+                            f"{latex_or_note(gradient)}"))
     return WorkedDerivation(text[id(root)], wrt.name or "X", wrt.shape, steps, gradient)
 
 
@@ -327,14 +329,14 @@ def _node_steps(number, node, adjoint, text, wanted, consumers, arrived, known):
                        r"&\Rightarrow ") + _partial(names[rule.operand], known)
         steps.append(Step("adjoint", label + str(contribution), expression=contribution,
                           node=str(names[rule.operand]), tree_node=operand,
-                          latex=f"{latex_label} = {contribution.latex()}"))
+                          latex=f"{latex_label} = {latex_or_note(contribution)}"))
         arrived.setdefault(operand, []).append(contribution)
     return steps
 
 
 def _partial(expression: Sym, known) -> str:
     """∂f/∂(expression) in LaTeX."""
-    latex = expression.latex()
+    latex = latex_or_note(expression)
     latex = latex if _atomic(str(expression), known) else rf"\left({latex}\right)"
     return rf"\frac{{\partial f}}{{\partial {latex}}}"
 

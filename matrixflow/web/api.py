@@ -32,6 +32,7 @@ from ..teaching.explain_command import (
     parse_shapes,
     prepare,
 )
+from ..teaching.symbolic.printing import latex_or_note
 from ..teaching.worked import derive
 
 MAX_CHARS = 400  # characters of the expression (and of the answer)
@@ -190,7 +191,7 @@ def _derive(text, wrt, shapes, answer, seed) -> dict:
         "expression": text,
         "wrt": wrt,
         "shapes": {name: list(shape) for name, shape in prepared.shapes.items()},
-        "closed_form": {"text": str(closed), "latex": closed.latex()},
+        "closed_form": {"text": str(closed), "latex": latex_or_note(closed)},
         "steps": worked.as_dicts(),
         "tree_svg": worked.tree_svg(),
         "check": {"agree": check.agree, "checked": check.checked, "text": check.text},
@@ -225,10 +226,10 @@ def _verdict(verdict) -> dict:
         "kind": verdict.slip.kind,
         "message": verdict.message,
         "text": str(verdict),
-        "gradient": {"text": str(verdict.gradient), "latex": verdict.gradient.latex()},
-        "answer": {"text": str(verdict.answer), "latex": verdict.answer.latex()},
+        "gradient": {"text": str(verdict.gradient), "latex": latex_or_note(verdict.gradient)},
+        "answer": {"text": str(verdict.answer), "latex": latex_or_note(verdict.answer)},
         "difference": None if verdict.difference is None else {
-            "text": str(verdict.difference), "latex": verdict.difference.latex()},
+            "text": str(verdict.difference), "latex": latex_or_note(verdict.difference)},
         "counterexample": None if example is None else {
             "values": {name: _matrix(value) for name, value in example.values.items()},
             "yours": _matrix(example.claimed),

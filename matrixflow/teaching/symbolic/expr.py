@@ -15,6 +15,7 @@ Every Sym knows its shape.  Kinds:
 
 from __future__ import annotations
 
+import itertools
 import numbers
 from itertools import pairwise
 
@@ -53,7 +54,9 @@ class Sym:
         if self._key is None:
             for x in postorder(self, skip=lambda x: x._key is not None):
                 entry = (x.kind, _freeze(x.attrs), x.shape, tuple(a._key for a in x.args))
-                x._key = _KEYS.setdefault(entry, len(_KEYS))
+                # a number drawn from a counter, not len(_KEYS): two threads (the page serves
+                # several) must never give two structures one number
+                x._key = _KEYS.setdefault(entry, next(_NUMBERS))
         return self._key
 
     def same(self, other) -> bool:
@@ -178,6 +181,16 @@ class Sym:
 
         return to_latex(self)
 
+    def _repr_latex_(self):
+        """A notebook shows the closed form typeset; one too large to print shows as text
+        (None: IPython falls back to the note repr() gives)."""
+        from .printing import TooLargeToPrint, to_latex
+
+        try:
+            return f"${to_latex(self)}$"
+        except TooLargeToPrint:
+            return None
+
     def simplify(self) -> Sym:
         from .simplify import simplify
 
@@ -230,6 +243,7 @@ def postorder(root: Sym, skip=None) -> list[Sym]:
 # (kind, frozen attrs, shape, operand keys) → key.  It only grows: a key stays valid for the
 # life of the process, so memos keyed on it (simplify's, the printer's) never go stale.
 _KEYS: dict = {}
+_NUMBERS = itertools.count()
 
 
 _NEGATED = {">": "≤", "≤": ">", "<": "≥", "≥": "<", "=": "≠", "≠": "="}

@@ -366,3 +366,12 @@ def describe(x: Sym, latex: bool = False) -> str:
         return to_latex(x) if latex else to_text(x)
     except TooLargeToPrint as exc:
         return f"<{exc}>"
+
+
+def latex_or_note(x: Sym) -> str:
+    """to_latex(x), or for one too large to print a LaTeX note of its size — for a page or a
+    notebook that typesets a whole derivation and must not fail on one of its lines."""
+    try:
+        return to_latex(x)
+    except TooLargeToPrint as exc:
+        return r"\text{(" + str(exc).split(";")[0].split(" (more")[0] + ")}"

@@ -17,6 +17,8 @@ nothing changes:
 
 from __future__ import annotations
 
+import threading
+
 from .expr import (
     Sym,
     add,
@@ -36,9 +38,9 @@ from .order import sort_key
 
 def simplify(x: Sym) -> Sym:
     """The simplest equal expression these rules reach."""
-    global _MEMO, _ORDER, _PRINTERS
-    if outermost := _MEMO is None:  # the rules' own simplify calls (_symmetric) share it
-        _MEMO, _ORDER, _PRINTERS = {}, {}, {}
+    state = _STATE.__dict__
+    if outermost := state.get("memo") is None:  # the rules' own simplify calls share it
+        state.update(memo={}, order={}, printers={})
     try:
         for _ in range(50):
             y = _simplify(x)
@@ -48,20 +50,22 @@ def simplify(x: Sym) -> Sym:
         return x
     finally:
         if outermost:
-            _MEMO = _ORDER = _PRINTERS = None
+            state.update(memo=None, order=None, printers=None)
 
 
-# key → its simplified form, for one simplify call.  A pass's rewrite of a subexpression depends
-# on its structure alone, so one met again — shared by two parents, or unchanged since the last
-# pass — is looked up: a pass costs what changed, and a DAG is never walked as the tree it spells.
-_MEMO: dict | None = None
-_ORDER: dict | None = None  # key → _term_order's text: each term is printed once
-_PRINTERS: dict | None = None  # the printers _term_order shares (printing.sort_key)
+# For one simplify call, per thread (the page serves several users at once):
+# memo: key → its simplified form.  A pass's rewrite of a subexpression depends on its structure
+#   alone, so one met again — shared by two parents, or unchanged since the last pass — is looked
+#   up: a pass costs what changed, and a DAG is never walked as the tree it spells;
+# order: key → _term_order's text, each term printed once;
+# printers: the printers _term_order shares (printing.sort_key).
+_STATE = threading.local()
 
 
 def _simplify(x: Sym) -> Sym:
     """One bottom-up pass of the rules over x, operands first, in a loop (no recursion)."""
-    memo = _MEMO if _MEMO is not None else {}
+    memo = getattr(_STATE, "memo", None)
+    memo = memo if memo is not None else {}
     for node in postorder(x, skip=lambda n: n.key in memo):
         if node.key in memo or not node.args:  # (a twin already met; a leaf)
             memo.setdefault(node.key, node)
@@ -163,10 +167,12 @@ def _common_number(parts):
 
 def _term_order(term):
     """Positive terms first; among them A before Aᵀ, as a text writes A + Aᵀ."""
-    cache = _ORDER if _ORDER is not None else {}
+    cache = getattr(_STATE, "order", None)
+    cache = cache if cache is not None else {}
+    printers = getattr(_STATE, "printers", None)
     if (found := cache.get(term.key)) is None:
         found = cache[term.key] = (_numeric_factor(term)[0] < 0, *sort_key(
-            term, _PRINTERS if _PRINTERS is not None else {}))
+            term, printers if printers is not None else {}))
     return found
 
 
