@@ -183,8 +183,8 @@ def _diagnose(claimed_fn, true_fn, draws, terms, claimed_terms, small_draws, rto
 
     shape, claimed_shape = true[0].shape, claimed[0].shape
     if claimed_shape != shape:
-        said = (f"your answer is {claimed_shape[0]}×{claimed_shape[1]}, the gradient "
-                f"{shape[0]}×{shape[1]}")
+        said = (f"your answer is {'×'.join(map(str, claimed_shape)) or 'a scalar'}, the "
+                f"gradient {'×'.join(map(str, shape)) or 'a scalar'}")
         if claimed_shape == shape[::-1]:
             found = _as_transposed(claimed, true, rtol)
             if found is not None:
@@ -198,7 +198,7 @@ def _diagnose(claimed_fn, true_fn, draws, terms, claimed_terms, small_draws, rto
         return verdict("right", f"it agrees with the gradient on {len(draws)} random "
                                 f"draws of the inputs")
     symmetric_true = all(_fits([t.T], [t], rtol) for t in true)
-    if shape[0] == shape[1] > 1 and not symmetric_true:
+    if len(shape) == 2 and shape[0] == shape[1] > 1 and not symmetric_true:
         found = _as_transposed(claimed, true, rtol)
         if found is not None:
             return verdict("transposed", found[1], factor=found[0])
