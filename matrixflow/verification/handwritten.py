@@ -246,8 +246,9 @@ def _matrixflow_forward(forward, given, values, names):
     candidate = given or forward
 
     def graph(values):
-        nodes = [Node(np.array(values[n], dtype=np.float64), requires_grad=True, name=n)
-                 for n in names]
+        # NumPy's 1-D vectors broadcast as rows (a bias b of shape (n,)), its scalars as 1×1
+        nodes = [Node(np.atleast_2d(np.array(values[n], dtype=np.float64)), requires_grad=True,
+                      name=n) for n in names]
         return candidate(*nodes), nodes
 
     try:

@@ -55,9 +55,10 @@ def report_text(report) -> str:
         # the finite differences' step cannot be what disagrees: no ε brings them together
         best = min(report.sweep, key=lambda s: max(s["errors"][k] for k in positions))
         error = max(best["errors"][k] for k in positions)
-        lines.append(f"(no step hides it: the smallest error over ε = "
-                     f"{report.sweep[0]['eps']:g} … {report.sweep[-1]['eps']:g} is "
-                     f"{error:.3g}, at ε = {best['eps']:g})")
+        if error != float("inf"):
+            lines.append(f"(no step hides it: the smallest error over ε = "
+                         f"{report.sweep[0]['eps']:g} … {report.sweep[-1]['eps']:g} is "
+                         f"{error:.3g}, at ε = {best['eps']:g})")
     lines += [f"note: {note}" for note in report.notes]
     return "\n".join(lines)
 
