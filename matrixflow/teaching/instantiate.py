@@ -131,7 +131,9 @@ def instantiate(line, names, output, adjoint, attrs, known, latex=False) -> str:
     text = re.sub(r"\^1(?![\d.])", "", _FORMAL.sub(replace, line))
     if not latex:
         return _double_transposes(text, known)
-    text = to_latex(text)
+    # the same (Mᵀ)ᵀ = M as the text, each marked expression reading as one factor
+    markers = {f"\ue000{chr(0xE100 + i)}\ue001" for i in range(len(pieces))}
+    text = to_latex(_double_transposes(text, set(known) | markers))
     return re.sub("\ue000(.)\ue001", lambda m: "{" + pieces[ord(m.group(1)) - 0xE100] + "}",
                   text)
 
