@@ -59,6 +59,9 @@ class GradientCheck:
     def __bool__(self) -> bool:
         return self.right
 
+    def _repr_pretty_(self, printer, cycle) -> None:  # a notebook shows the verdict's text
+        printer.text(str(self))
+
     def __str__(self) -> str:
         if self.right:
             return f"right: {self.answer} is ∂f/∂{self.wrt} = {self.gradient} ({self.message})"

@@ -90,6 +90,9 @@ class BackwardReport:
 
         return report_text(self)
 
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython's text: the report, not fields
+        printer.text(str(self))
+
     def _repr_html_(self) -> str:
         from .handwritten_view import report_html
 
