@@ -1,9 +1,10 @@
 """The `matrixflow` command.
 
-    matrixflow verify [--op NAME ...] [--seed N] [--no-torch]
+    matrixflow verify [--op NAME ...] [--seed N] [--no-torch] [--json]
         check every op of the table: backward against central finite differences (first and
         second order, float64) and, when PyTorch is importable, values and gradients against
-        PyTorch in float64; one row per op; exit status 1 on any failure.
+        PyTorch in float64; one row per op (--json: one JSON document on stdout instead, for
+        CI logs); exit status 1 on any failure.
     matrixflow ops
         print the op table (differential and rules) as Markdown.
     matrixflow explain "EXPR" --wrt X [--shape X=3x2 ...] [--seed N] [--answer "EXPR"]
@@ -92,6 +93,9 @@ def main(argv=None) -> int:
     check.add_argument("--seed", type=_non_negative, default=0,
                        help="seed of the random inputs")
     check.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    check.add_argument("--json", action="store_true",
+                       help="print one JSON document (ok, seed, torch, one entry per op with "
+                            "its errors and failures) instead of the table, for CI logs")
     commands.add_parser("ops", help="print the op table as Markdown")
     explain = commands.add_parser("explain", help="derive a scalar expression's gradient, "
                                                   "step by step, in closed form, checked")
@@ -118,7 +122,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "verify":
-            return verify(args.op, args.seed, args.no_torch)
+            return verify(args.op, args.seed, args.no_torch, as_json=args.json)
         if args.command == "explain":
             from .teaching.expression import ExpressionError
 

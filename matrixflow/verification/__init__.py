@@ -3,7 +3,8 @@
 `gradcheck` and `gradgradcheck` compare backward's Jacobians with central differences
 (`jacobians`), and on a failure name the first op whose own rule is wrong (`localise`); `verify`
 reports one function's gradient side by side with finite differences and PyTorch (`report`,
-replaying the graph through `torch_twins`); `op_cases`, `op_cases_layers` and `op_checks` are
+replaying the graph through `torch_twins`), as a dict that prints as text and shows as a table
+in a notebook (`report_view`); `op_cases`, `op_cases_layers` and `op_checks` are
 the per-op checks that `matrixflow verify` runs (`op_table`).
 """
 

@@ -13,6 +13,7 @@ from ..autograd import grad
 from ..graph import all_nodes
 from .jacobians import _as_inputs, _as_outputs, _float64_copies, numerical_grad
 from .localise import first_bad_op
+from .report_view import VerifyReport
 from .torch_twins import TORCH_OPS, replay
 
 
@@ -31,7 +32,8 @@ def _errors(actual, reference):
             float((difference[large] / scale[large]).max(initial=0.0)))
 
 
-def verify(fn, inputs, gradient=None, eps=1e-6, atol=1e-5, rtol=1e-3, use_torch=True) -> dict:
+def verify(fn, inputs, gradient=None, eps=1e-6, atol=1e-5, rtol=1e-3,
+           use_torch=True) -> VerifyReport:
     """A report (a JSON-serialisable dict) on the gradient of `fn` at `inputs`, side by side:
     matrixflow's backward, central finite differences, and PyTorch (when importable) replaying
     the same graph; their largest absolute and relative differences; an eps sweep of the finite
@@ -40,6 +42,10 @@ def verify(fn, inputs, gradient=None, eps=1e-6, atol=1e-5, rtol=1e-3, use_torch=
 
     The gradient is of L = tr(Ȳᵀ fn(inputs)); Ȳ = `gradient`, or [[1]] for a 1×1 output, or a
     fixed random matrix otherwise.
+
+    The report is a dict subclass so it can be indexed, compared and stored as JSON as before;
+    `print(report)` shows it as text (verdict first, a table per input, the ε sweep, the
+    localised op), `report.to_json()` keeps it, and Jupyter shows it as a table.
     """
     nodes = _float64_copies(_as_inputs(inputs), host=True)
     outputs = _as_outputs(fn(*nodes), "verify")
@@ -61,7 +67,7 @@ def verify(fn, inputs, gradient=None, eps=1e-6, atol=1e-5, rtol=1e-3, use_torch=
                 if x.requires_grad]
 
     finite = numeric_at(eps)
-    report = {
+    report = VerifyReport({
         "inputs": [{"index": i, "name": x.name, "shape": list(x.shape),
                     "requires_grad": x.requires_grad} for i, x in enumerate(nodes)],
         "output_shape": list(output.shape),
@@ -69,7 +75,7 @@ def verify(fn, inputs, gradient=None, eps=1e-6, atol=1e-5, rtol=1e-3, use_torch=
         "eps": eps, "atol": atol, "rtol": rtol,
         "backward": [g.tolist() for g in backward],
         "finite_differences": [g.tolist() for g in finite],
-    }
+    })
     fd_abs, fd_rel = zip(*(_errors(b, f) for b, f in zip(backward, finite)))
     agree = all(np.allclose(b, f, atol=atol, rtol=rtol) for b, f in zip(backward, finite))
     report["finite_differences_vs_backward"] = {"max_abs_error": max(fd_abs),
