@@ -132,7 +132,9 @@ def _matrix(draw, shape, elements, kind: str, condition: float) -> np.ndarray:
     rows, cols = check_kind(kind, tuple(draw(shape)))
 
     def entries(size_or_shape):
-        return draw(hnp.arrays(np.float64, size_or_shape, elements=elements))
+        # fill=nothing(): every entry drawn on its own, so each shrinks on its own (with a fill
+        # value, one shared value stands for most entries and shrinks for all of them at once)
+        return draw(hnp.arrays(np.float64, size_or_shape, elements=elements, fill=st.nothing()))
 
     if kind in ("general", "positive"):
         return entries((rows, cols))
