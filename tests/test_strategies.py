@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 
 import matrixflow as mf
 from matrixflow.testing import strategies as mst
-from matrixflow.verification.matrices import KINDS, broadcast_shapes_for, random_matrix
+from matrixflow.verification.matrices import (
+    KINDS,
+    broadcast_shapes_for,
+    check_condition,
+    random_matrix,
+)
 
 SETTINGS = settings(max_examples=50, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -75,7 +80,7 @@ def test_each_strategy_keeps_its_promise(kind, condition):
     @given(mst.matrices(kind=kind, condition=condition))
     def check(a):
         assert a.dtype == np.float64 and a.ndim == 2 and 1 <= min(a.shape) <= max(a.shape) <= 4
-        PROMISES[kind](a, condition=condition or mst.check_condition(kind, None),
+        PROMISES[kind](a, condition=condition or check_condition(kind, None),
                        low=0.1, high=10.0)
 
     check()
@@ -88,7 +93,7 @@ def test_each_numpy_generator_keeps_its_promise(kind, condition):
         for cols in range(2, 6) if kind not in ("symmetric", "spd", "orthogonal") else [rows]:
             a = random_matrix(kind, (rows, cols), rng, condition=condition)
             assert a.shape == (rows, cols) and a.dtype == np.float64
-            PROMISES[kind](a, condition=condition or mst.check_condition(kind, None),
+            PROMISES[kind](a, condition=condition or check_condition(kind, None),
                            low=0.1, high=2.0)
 
 
