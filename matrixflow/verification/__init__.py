@@ -4,7 +4,8 @@
 (`jacobians`), and on a failure name the first op whose own rule is wrong (`localise`); `verify`
 reports one function's gradient side by side with finite differences and PyTorch (`report`,
 replaying the graph through `torch_twins`); `op_cases`, `op_cases_layers` and `op_checks` are
-the per-op checks that `matrixflow verify` runs (`op_table`).
+the per-op checks that `matrixflow verify` runs (`op_table`); `matrices` draws random matrices
+of the domains rules break on (symmetric, SPD, orthogonal, near-singular, …) for checkers.
 """
 
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
