@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import matrixflow as mf
-from matrixflow.testing.assertions import assert_backward
+from matrixflow.testing import assert_backward
 from matrixflow.verification.handwritten import check_backward
 
 rng = np.random.default_rng(7)

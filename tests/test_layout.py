@@ -21,12 +21,14 @@ ROOMS = {
     "teaching": {"teaching"},
     "training": {"nn", "optim", "data", "models"},
     "web": {"web"},
+    "testing": {"testing"},
 }
 COMMAND = {"cli", "__main__", "__init__"}
 # What each room may import besides the engine: teaching uses the verifier's numeric checks;
-# the page (web) sits above teaching and shows its work. No room imports web.
+# the page (web) sits above teaching and shows its work. No room imports web. The helpers for
+# users' test suites (testing) sit above verification; nothing in matrixflow imports them.
 MAY_IMPORT = {"verification": set(), "teaching": {"verification"}, "training": set(),
-              "web": {"teaching", "verification"}}
+              "web": {"teaching", "verification"}, "testing": {"verification"}}
 
 
 def _room_of(top: str) -> str:
@@ -116,6 +118,24 @@ def test_only_the_pages_server_imports_flask():
     assert set(offences) <= {"matrixflow/web/server.py"}, offences
 
 
+def test_nothing_in_matrixflow_imports_the_testing_helpers():
+    # not even the command or the public API: `import matrixflow` must not need Hypothesis
+    offences = [f"{path.relative_to(ROOT)}" for path, (top, imported) in
+                _imports_by_module().items() if top != "testing" and "testing" in imported]
+    assert not offences, offences
+
+
+def test_only_the_strategies_import_hypothesis():
+    offences = []
+    for path, _ in _sources():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n.split(".")[0] == "hypothesis" for n in names):
+                offences.append(str(path.relative_to(ROOT)))
+    assert set(offences) <= {"matrixflow/testing/strategies.py"}, offences
+
+
 def test_the_checker_sees_a_forbidden_import(tmp_path):
     # the test above must be able to fail: a lazy import of a room inside a function counts
     source = tmp_path / "walk.py"
@@ -158,7 +178,8 @@ def test_the_install_has_matrixflow_models_and_no_top_level_models(wheel):
     assert {t for t in tops if not t.endswith((".dist-info", ".data"))} == {"matrixflow"}
     for part in ("models/__init__.py", "models/mlp.py", "models/data/sunspots_yearly.csv",
                  "verification/gradcheck.py", "teaching/symbolic/expr.py", "nn/recurrent.py",
-                 "web/server.py", "web/static/index.html", "web/static/temml.min.js",
+                 "web/server.py", "testing/strategies.py", "web/static/index.html",
+                 "web/static/temml.min.js",
                  "web/static/Temml.woff2", "web/static/temml-LICENSE.txt"):
         assert f"matrixflow/{part}" in wheel
 

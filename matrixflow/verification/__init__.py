@@ -4,8 +4,11 @@
 (`jacobians`), and on a failure name the first op whose own rule is wrong (`localise`); `verify`
 reports one function's gradient side by side with finite differences and PyTorch (`report`,
 replaying the graph through `torch_twins`), as a dict that prints as text and shows as a table
-in a notebook (`report_view`); `op_cases`, `op_cases_layers` and `op_checks` are
-the per-op checks that `matrixflow verify` runs (`op_table`).
+in a notebook (`report_view`); `op_cases`, `op_cases_layers` and `op_checks` are the per-op
+checks that `matrixflow verify` runs (`op_table`); `matrices` draws random matrices of the
+domains rules break on (symmetric, SPD, orthogonal, near-singular, …) for checkers;
+`slips` names the classic slip of a wrong gradient, and `handwritten` checks a hand-written
+NumPy backward with it (`handwritten_view` its report).
 """
 
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
