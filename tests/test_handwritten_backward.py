@@ -267,3 +267,14 @@ def test_the_assertion_carries_the_report():
 def test_a_backward_that_returns_the_wrong_number_of_gradients_is_told_so():
     with pytest.raises(ValueError, match="returned 2 gradients for 3 inputs"):
         check_backward(dense_forward, lambda G, X, w, b: (G @ w.T, X.T @ G), LAYERS["dense"][2])
+
+
+def test_domains_draw_inputs_where_the_forward_needs_them():
+    """log det's S⁻¹ for S⁻ᵀ is right on symmetric matrices only: drawn SPD it passes, drawn
+    general it is caught; a name that is not an input is refused."""
+    S = {"S": _spd(3)}
+    plain = _slip(logdet_backward, 0, lambda g, G, S: G * np.linalg.inv(S))
+    assert check_backward(logdet_forward, plain, S, domains={"S": "spd"}).ok
+    assert check_backward(logdet_forward, plain, S).wrong()[0].diagnosis.kind == "transposed"
+    with pytest.raises(ValueError, match="domains= names T"):
+        check_backward(logdet_forward, logdet_backward, S, domains={"T": "spd"})

@@ -100,19 +100,28 @@ class BackwardReport:
 
 
 def check_backward(forward, backward, inputs, *, matrixflow_forward=None, draws: int = 3,
-                   seed: int = 0, rtol: float = 1e-6, use_torch: bool = True) -> BackwardReport:
+                   seed: int = 0, rtol: float = 1e-6, use_torch: bool = True,
+                   domains=None) -> BackwardReport:
     """Check `backward(Ȳ, *inputs)` against the gradient of `forward(*inputs)`.
 
     `inputs`: a dict {name: array} (or a list of arrays, named x0, x1, …) — the values of the
-    first draw, whose shapes the others share.  Returns a BackwardReport; `ok` says whether
-    every gradient is right, `str()` says which is wrong, where, and the likeliest slip.
+    first draw, whose shapes the others share.  `domains` {name: kind} draws an input's later
+    values from a domain of verification.matrices ("spd", "symmetric", "orthogonal",
+    "positive", …) where the forward needs one; the rest are standard normal, or positive
+    where the given values are.  Returns a BackwardReport; `ok` says whether every gradient
+    is right, `str()` says which is wrong, where, and the likeliest slip.
     """
     names, given = _named(inputs)
     rng = np.random.default_rng(seed)
     first = {name: np.array(value, dtype=np.float64) for name, value in zip(names, given)}
     output = _call_forward(forward, first)
     first[SEED] = _random_like(output, rng)
-    samples = [first] + [{**{n: _draw_like(first[n], rng) for n in names},
+    domains = dict(domains or {})
+    unknown = set(domains) - set(names)
+    if unknown:
+        raise ValueError(f"check_backward: domains= names {', '.join(sorted(unknown))}, which "
+                         f"are not inputs (the inputs: {', '.join(names)})")
+    samples = [first] + [{**{n: _draw_like(first[n], rng, domains.get(n)) for n in names},
                           SEED: _random_like(output, rng)} for _ in range(draws - 1)]
     yours = _Backward(backward, names)
     graph = _matrixflow_forward(forward, matrixflow_forward, first, names)
@@ -160,8 +169,13 @@ def _random_like(output, rng):
     return rng.standard_normal(np.shape(output))
 
 
-def _draw_like(value, rng):
-    """A fresh value of `value`'s shape: positive where it is, else standard normal."""
+def _draw_like(value, rng, kind=None):
+    """A fresh value of `value`'s shape: of the domain `kind` when given, positive where the
+    value is, else standard normal."""
+    if kind is not None:
+        from .matrices import random_matrix
+
+        return random_matrix(kind, value.shape, rng)
     if value.size and np.all(value > 0):
         return rng.uniform(0.5, 2.0, value.shape)
     return rng.standard_normal(value.shape)
