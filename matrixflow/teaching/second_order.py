@@ -32,15 +32,7 @@ def as_node(expression: Sym, leaves: dict) -> Node:
     """The Sym `expression` rebuilt as ops on Nodes: a symbol named in `leaves` becomes that
     Node (so it can be differentiated by), any other leaf a constant holding its symbol."""
     built = {}
-    stack = [(expression, False)]
-    while stack:  # operands before results, without recursion
-        x, ready = stack.pop()
-        if id(x) in built:
-            continue
-        if not ready:
-            stack.append((x, True))
-            stack.extend((a, False) for a in x.args if id(a) not in built)
-            continue
+    for x in sx.postorder(expression):  # operands before results, without recursion
         built[id(x)] = _build(x, [built[id(a)] for a in x.args], leaves)
     return built[id(expression)]
 

@@ -17,25 +17,9 @@ from .symbolic import expr as sx
 SEED = "U\u0305"  # the symbolic seed's name: no user's symbol is called U̅
 
 
-def _post_order(expression: Sym) -> list:
-    """Every subexpression once, each after its arguments (no recursion)."""
-    order, seen, stack = [], set(), [(expression, False)]
-    while stack:
-        x, ready = stack.pop()
-        if ready:
-            order.append(x)
-            continue
-        if id(x) in seen:
-            continue
-        seen.add(id(x))
-        stack.append((x, True))
-        stack.extend((a, False) for a in x.args if id(a) not in seen)
-    return order
-
-
 def _holds_seed_transposed(x: Sym) -> bool:
     return any(y.kind == "transpose" and y.args[0].kind == "symbol" and
-               y.args[0].attrs == SEED for y in _post_order(x))
+               y.args[0].attrs == SEED for y in sx.postorder(x))
 
 
 def seed_untransposed(expression: Sym) -> Sym:
@@ -46,7 +30,7 @@ def seed_untransposed(expression: Sym) -> Sym:
     in a chain whose 1×1 runs can be found."""
     expression = _transposes_down(expression)
     done = {}
-    for x in _post_order(expression):
+    for x in sx.postorder(expression):
         args = [done[id(a)] for a in x.args]
         if x.kind == "matmul":
             rebuilt = _scalars_to_front(_scalar_runs_untransposed(args))
@@ -63,7 +47,7 @@ def _transposes_down(expression: Sym) -> Sym:
     """`expression` with each transpose of a part that holds U pushed to the leaves, and
     products of products flattened into one chain."""
     done = {}
-    for x in _post_order(expression):
+    for x in sx.postorder(expression):
         args = [done[id(a)] for a in x.args]
         if x.kind == "matmul":
             rebuilt = _chain(args)
@@ -113,7 +97,7 @@ def _scalar_runs_untransposed(factors: list) -> list:
 
 
 def _holds_seed(x: Sym) -> bool:
-    return any(y.kind == "symbol" and y.attrs == SEED for y in _post_order(x))
+    return any(y.kind == "symbol" and y.attrs == SEED for y in sx.postorder(x))
 
 
 def _scalars_to_front(factors: list) -> Sym:
@@ -137,7 +121,7 @@ def transposed(expression: Sym) -> Sym:
     """expressionᵀ with the transposes pushed down: (AB)ᵀ = BᵀAᵀ, (A ⊙ B)ᵀ = Aᵀ ⊙ Bᵀ,
     (A + B)ᵀ = Aᵀ + Bᵀ, (Aᵀ)ᵀ = A, and a leaf or a function kept as Mᵀ."""
     flipped = {}
-    for x in _post_order(expression):
+    for x in sx.postorder(expression):
         kind, args = x.kind, [flipped[id(a)] for a in x.args]
         if kind == "matmul":
             flipped[id(x)] = sx.matmul(*reversed(args))
@@ -159,15 +143,7 @@ def transposed(expression: Sym) -> Sym:
 def substitute(expression: Sym, name: str, value: Sym) -> Sym:
     """`expression` with the symbol `name` replaced by `value` (shapes recomputed)."""
     done = {}
-    stack = [(expression, False)]
-    while stack:
-        x, ready = stack.pop()
-        if id(x) in done:
-            continue
-        if not ready:
-            stack.append((x, True))
-            stack.extend((a, False) for a in x.args if id(a) not in done)
-            continue
+    for x in sx.postorder(expression):
         if x.kind == "symbol" and x.attrs == name:
             done[id(x)] = value
             continue
@@ -208,15 +184,7 @@ def read_diagonals(expression: Sym) -> Sym:
     """What U = I leaves of v ⊙ U, read as a text writes it: v ⊙ I and I ⊙ vᵀ as diag(v),
     v ⊙ M (a column broadcast along M's rows) as diag(v)·M, M ⊙ vᵀ as M·diag(v)."""
     done = {}
-    stack = [(expression, False)]
-    while stack:
-        x, ready = stack.pop()
-        if id(x) in done:
-            continue
-        if not ready:
-            stack.append((x, True))
-            stack.extend((a, False) for a in x.args if id(a) not in done)
-            continue
+    for x in sx.postorder(expression):
         args = [done[id(a)] for a in x.args]
         if x.kind == "matmul":  # 1ᵀdiag(v) = vᵀ and diag(v)1 = v
             args = _ones_through_diagonals(args)
