@@ -303,22 +303,17 @@ class _Exact:
     def terms(self, k, values):
         """(label, function) per use of input k in the graph, when it has several."""
         output, nodes, _, _, _ = self._walk(values)
-        uses = [(node.op.name, position) for node in all_nodes(output) if node.op is not None
-                for position, operand in enumerate((node.left, node.right))
-                if operand is nodes[k]]
+        uses = _uses(output, nodes[k])
         if len(uses) < 2:
             return ()
         name = self.names[k]
-        return [(f"'{name} as {op}'s {'AB'[position]}'", self._use(k, number))
-                for number, (op, position) in enumerate(uses)]
+        return [(f"'{name} as {node.op.name}'s {'AB'[position]}'", self._use(k, number))
+                for number, (node, position) in enumerate(uses)]
 
     def _use(self, k, number):
         def contribution(values):
             output, nodes, seed, _, _ = self._walk(values)
-            users = [(node, position) for node in all_nodes(output) if node.op is not None
-                     for position, operand in enumerate((node.left, node.right))
-                     if operand is nodes[k]]
-            node, position = users[number]
+            node, position = _uses(output, nodes[k])[number]
             (total,) = grad(output, [node], gradient=seed, materialize_grads=True)
             operands = [x.data for x in (node.left, node.right) if x is not None]
             piece = node.op.gradient(position, total.data, node.data, *operands,
@@ -335,6 +330,12 @@ class _Exact:
         if not side.get("available"):
             return None
         return _max_error(np.asarray(side["gradients"][k]), grads[k])
+
+
+def _uses(output, leaf) -> list:
+    """[(node, position)] for every operand slot of the graph that `leaf` fills."""
+    return [(node, position) for node in all_nodes(output) if node.op is not None
+            for position, operand in enumerate((node.left, node.right)) if operand is leaf]
 
 
 def _max_error(a, b) -> float:
