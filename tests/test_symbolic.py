@@ -154,7 +154,7 @@ def _numeric_gradient(build, values, wrt):
     (lambda x, **_: mf.sum(x ** -1), "x", "−x⊙⁻²"),                          # not "−x⊙−²"
     (lambda X, **_: mf.det(X) ** 2, "X", "2det(X)²·X⁻ᵀ"),                    # a 1×1 power
     (lambda X, T, **_: mf.binary_cross_entropy_with_logits(X, T), "X", "(1/9)·(σ(X) − T)"),
-    (lambda X, **_: mf.mean(X, 0) @ np.ones((3, 1)), "X", "(1/3)·11ᵀ"),
+    (lambda X, **_: mf.mean(X, 0) @ np.ones((3, 1)), "X", "(1/3)·1"),
     (lambda x, **_: mf.sum(2 ** x), "x", "ln 2·2^x"),                         # not 0.693147
     (lambda X, s, b, **_: mf.sum((s * X + b) ** 2), "X", "2s·(b + s·X)"),     # one pair of ()
     (lambda X, **_: mf.sum(mf.log(mf.exp(X))), "X", "1"),                     # (1/e^X) ⊙ e^X

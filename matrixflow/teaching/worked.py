@@ -87,7 +87,7 @@ class WorkedDerivation:
         """Every adjoint of the derivation on numbers, against backward's gradient at that
         node of the numeric tree: [(node, relative error)], or an AssertionError naming the
         first adjoint that disagrees.  `values` {symbol: array} default to random numbers
-        (square matrices 2I + R/√n: invertible and not symmetric; the rest standard normal)."""
+        inside the expression's domain (as `matrixflow explain` draws them)."""
         from ..autograd import grad
         from ..ops.base import apply1, apply2
 
@@ -253,14 +253,15 @@ def _consumers(order, wanted):
 
 
 def _random_values(root, rng) -> dict:
-    values = {}
-    for x in all_nodes(root):
-        if x.op is None and type(x.data) is Sym and x.data.kind == "symbol":
-            rows, cols = x.shape
-            values[x.data.attrs] = (2 * np.eye(rows) + rng.standard_normal((rows, rows)) /
-                                    np.sqrt(rows) if rows == cols > 1 else
-                                    rng.standard_normal((rows, cols)))
-    return values
+    """Random values inside the expression's domain, as `matrixflow explain` draws them: entries
+    > 0 under log, sqrt and divisions, invertible matrices under inv, det and solve, and square
+    ones never symmetric."""
+    from .domains import numbers_for, sym_domains
+
+    shapes = {x.data.attrs: x.shape for x in all_nodes(root)
+              if x.op is None and type(x.data) is Sym and x.data.kind == "symbol"}
+    positive, invertible = sym_domains(root.data)
+    return numbers_for(shapes, rng, positive, invertible)
 
 
 def _names(root) -> set:

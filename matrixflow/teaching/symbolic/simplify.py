@@ -221,6 +221,14 @@ def _matmul(x, args):
             continue
         kept.append(rest)
     kept = _cancel_inverses(kept)
+    merged = []
+    for f in kept:  # ones(m×k)·ones(k×n) = k·ones(m×n): 1·1ᵀ is the matrix of ones
+        if merged and f.kind == "ones" and merged[-1].kind == "ones":
+            c *= f.shape[0]
+            merged[-1] = ones((merged[-1].shape[0], f.shape[1]))
+        else:
+            merged.append(f)
+    kept = merged
     if not kept:
         return _with_factor(c, identity(x.shape[0]) if x.shape[0] == x.shape[1] and
                             x.shape != (1, 1) else None, x.shape)
