@@ -56,6 +56,7 @@ class LocalFailure:
     one_sided: tuple = ()
     kinks_passed: tuple = ()
     second_order: bool = False
+    dropped_graph: bool = False  # under create_graph the rule returned no graph at all
 
     def _where(self) -> str:
         shapes = " and ".join(str(s) for s in self.operand_shapes)
@@ -68,6 +69,12 @@ class LocalFailure:
                 "derivative (the differences from the right and from the left disagree there)")
 
     def describe(self) -> str:
+        if self.dropped_graph:
+            return (f"{self._where()}: under create_graph=True its rule for operand "
+                    f"{self.operand} returns a result that is not a graph of the seed Ȳ (a raw "
+                    "array, or a Node that needs no grad), so nothing can differentiate it "
+                    "again: the rule computes on plain arrays (value(), .data, np.…) where it "
+                    "should use Nodes")
         if self.second_order:
             return (f"{self._where()}: its rule for operand {self.operand} gives the right "
                     "gradient, but the graph it builds under create_graph=True has the wrong "
@@ -205,13 +212,17 @@ def first_bad_graph_rule(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
             leaves = [Node(rng.standard_normal(node.shape), requires_grad=True)]
             leaves += [Node(np.array(x.numpy(), dtype=np.float64), requires_grad=True)
                        for x in operands]
+            shapes = tuple(x.shape for x in operands)
             with enable_grad():
                 result = rule_as_graph(*leaves)
+                # every rule is linear in its seed G, a leaf that requires grad: a result that
+                # is no Node, or one that needs no grad, is a rule that dropped the graph
                 if not isinstance(result, Node) or not result.requires_grad:
-                    continue  # a rule that does not depend on its inputs is not checked here
+                    return LocalFailure(op.name, op.rules[position].operand, position, shapes,
+                                        node.shape, math.inf, visited, second_order=True,
+                                        dropped_graph=True)
                 if jacobians_agree(rule_as_graph, leaves, eps, atol, rtol):
                     continue
-            shapes = tuple(x.shape for x in operands)
             error = _graph_rule_error(rule_as_graph, leaves, eps)
             return LocalFailure(op.name, op.rules[position].operand, position, shapes,
                                 node.shape, error, visited, second_order=True)

@@ -162,7 +162,17 @@ def check_against_torch(case: Case, torch):
 
 
 def check_case(case: Case, torch=None) -> Outcome:
-    """Every check of one case; `torch` is the torch module or None to skip the twin."""
+    """Every check of one case; `torch` is the torch module or None to skip the twin.  A rule
+    that raises (a wrong shape, an exception of its own) is a failing case with the error as
+    its problem, never a crash: `matrixflow verify` checks every op whatever one rule does."""
+    try:
+        return _check_case(case, torch)
+    except Exception as exc:  # the rule under test is arbitrary code: report, don't die
+        return Outcome(case, np.inf, np.inf, False, False,
+                       problem=f"raised {type(exc).__name__}: {exc}")
+
+
+def _check_case(case: Case, torch=None) -> Outcome:
     nodes = leaves(case)
     output = case.run(*nodes)
     if output.op is None or output.op.name != case.op:

@@ -1,0 +1,80 @@
+"""Gaps in the verifier, each closed with a planted bug (part of issue 17): a rule that crashes
+is a failing row of `matrixflow verify`, not a traceback; a rule that drops its graph under
+create_graph is named by gradgradcheck's localiser; the same root given twice to mf.grad sums
+its seeds, as PyTorch does."""
+
+import numpy as np
+import pytest
+
+import matrixflow as mf
+from matrixflow.cli import main
+from matrixflow.ops.base import REGISTRY, Rule
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture
+def broken_rule(monkeypatch):
+    """Replace one op's rule for one test (the registry is restored afterwards)."""
+
+    def install(op_name, position, fn):
+        op = REGISTRY[op_name]
+        rules = list(op.rules)
+        old = rules[position]
+        rules[position] = Rule(old.operand, old.trace, old.result, fn)
+        monkeypatch.setattr(op, "rules", tuple(rules))
+
+    return install
+
+
+@pytest.mark.parametrize("bad", [
+    lambda G, Y, A: (G * Y).T,                         # the wrong shape
+    lambda G, Y, A: 1 / 0,                             # an exception of its own
+    lambda G, Y, A: G * np.nan,                        # NaN
+])
+def test_a_broken_rule_is_a_failing_row_never_a_crash(broken_rule, capsys, bad):
+    broken_rule("exp", 0, bad)
+    status = main(["verify", "--op", "exp", "--op", "sin", "--no-torch"])
+    out = capsys.readouterr().out
+    assert status == 1
+    rows = {line.split()[0]: line for line in out.splitlines() if line.split()
+            and line.split()[0] in ("exp", "sin")}
+    assert set(rows) == {"exp", "sin"}  # every op checked, the table printed
+    assert "FAIL" in rows["exp"].upper() and "FAIL" not in rows["sin"].upper()
+
+
+def test_json_names_the_crash(broken_rule, capsys):
+    import json
+
+    broken_rule("exp", 0, lambda G, Y, A: 1 / 0)
+    assert main(["verify", "--json", "--op", "exp", "--no-torch"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    (row,) = document["ops"]
+    assert not row["ok"] and any("ZeroDivisionError" in f for f in row["failures"])
+
+
+def test_the_localiser_names_a_rule_that_drops_its_graph(broken_rule):
+    # right on arrays; under create_graph it returns a raw array: nothing to differentiate
+    broken_rule("sin", 0, lambda G, Y, A: np.asarray(mf.ops.base.value(G)) *
+                np.cos(mf.ops.base.value(A)))
+    x = mf.Node([[0.3, -0.7], [1.1, 0.4]], requires_grad=True)
+    assert mf.gradcheck(lambda x: mf.sin(x), [x])
+    with pytest.raises(mf.GradcheckError) as caught:
+        mf.gradgradcheck(lambda x: mf.sum(mf.sin(x @ x)), [x])
+    culprit = caught.value.culprit
+    assert culprit is not None and culprit.op == "sin" and culprit.dropped_graph
+    assert "op 'sin'" in str(caught.value)
+
+
+def test_the_same_root_twice_sums_its_seeds_as_pytorch_does():
+    rng = np.random.default_rng(0)
+    data, g1, g2 = (rng.standard_normal((2, 3)) for _ in range(3))
+    x = mf.Node(data, requires_grad=True)
+    y = mf.sin(x) * x
+    (ours,) = mf.grad([y, y], [x], [g1, g2])
+    t = torch.tensor(data, requires_grad=True)
+    ty = torch.sin(t) * t
+    (theirs,) = torch.autograd.grad([ty, ty], [t], [torch.tensor(g1), torch.tensor(g2)])
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+    (single,) = mf.grad(y, [x], g1 + g2)
+    np.testing.assert_allclose(ours.numpy(), single.numpy(), rtol=1e-12)
