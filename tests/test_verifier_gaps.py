@@ -78,3 +78,13 @@ def test_the_same_root_twice_sums_its_seeds_as_pytorch_does():
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
     (single,) = mf.grad(y, [x], g1 + g2)
     np.testing.assert_allclose(ours.numpy(), single.numpy(), rtol=1e-12)
+
+
+def test_verify_checks_second_order_against_pytorch(broken_rule, capsys):
+    """logdet's rule without its transpose: right wherever A is symmetric (its cases are SPD),
+    and its graph's derivative agrees with finite differences of that same rule — only
+    PyTorch's Hessian-vector products show it."""
+    broken_rule("logdet", 0, lambda G, Y, A: G * mf.inv(A))
+    status = main(["verify", "--op", "logdet"])
+    out = capsys.readouterr().out
+    assert status == 1 and "Hessian-vector products differ from PyTorch's" in out
