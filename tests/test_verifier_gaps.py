@@ -88,3 +88,39 @@ def test_verify_checks_second_order_against_pytorch(broken_rule, capsys):
     status = main(["verify", "--op", "logdet"])
     out = capsys.readouterr().out
     assert status == 1 and "Hessian-vector products differ from PyTorch's" in out
+
+
+# ---- the points where a derivative is a convention (op_edges.py) ---------------------------
+from matrixflow.ops.base import value  # noqa: E402
+from matrixflow.verification.op_edges import EDGE_CASES, check_edge  # noqa: E402
+
+
+@pytest.mark.parametrize("op, position, bad", [
+    ("pow", 0, lambda G, Y, A, exponent: G * exponent * value(A) ** (exponent - 1)),  # 0·0⁻¹
+    ("leaky_relu", 0, lambda G, Y, A, negative_slope:  # the slope at 0 taken from the right
+     G * np.where(value(A) >= 0, 1.0, negative_slope)),
+    ("max", 0, lambda G, Y, A, axis=None:  # every tie gets the whole gradient
+     G * (value(A) == value(Y))),
+    ("relu", 0, lambda G, Y, A: G * (value(A) >= 0)),  # the kink counted as the right side
+])
+def test_a_rule_wrong_only_at_its_edge_fails_verify(broken_rule, capsys, op, position, bad):
+    with np.errstate(all="ignore"):
+        broken_rule(op, position, bad)
+        status = main(["verify", "--op", op])
+    out = capsys.readouterr().out
+    assert status == 1 and "where the convention says" in out, out
+
+
+def test_every_op_with_a_convention_has_its_edge_cases():
+    covered = {case.op for case in EDGE_CASES}
+    assert {"pow", "relu", "abs", "leaky_relu", "clamp", "max", "max_pool", "det", "logdet",
+            "sqrt"} <= covered
+
+
+@pytest.mark.parametrize("case", EDGE_CASES, ids=[c.label for c in EDGE_CASES])
+def test_each_convention_holds_and_is_pytorchs_where_it_says_so(case):
+    mine, theirs, problem = check_edge(case, torch)
+    assert mine and theirs is not False, problem
+    assert (theirs is True) == (case.twin is not None)
+    if case.twin is None:
+        assert case.torch_differs  # a difference from PyTorch is written down, with why

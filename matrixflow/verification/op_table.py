@@ -18,6 +18,7 @@ import time
 from ..ops import REGISTRY
 from . import op_checks
 from .op_checks import cases_for
+from .op_edges import check_edge, edge_cases_for
 
 FAMILIES = ("arithmetic", "matrix", "element-wise", "reduce", "structure", "losses", "layers",
             "images")
@@ -78,6 +79,7 @@ def _failure_messages(outcomes):
 def op_row(op_name, seed=0, torch=None) -> dict:
     """Every case of one op checked: the facts of its row of the table, as a JSON-ready dict."""
     outcomes = [op_checks.check_case(case, torch) for case in cases_for(op_name, seed)]
+    edges = [check_edge(case, torch) for case in edge_cases_for(op_name)]
     torch_abs = max((o.torch_abs for o in outcomes if o.torch_abs is not None), default=None)
     torch_rel = max((o.torch_rel for o in outcomes if o.torch_rel is not None), default=None)
     return {
@@ -89,8 +91,13 @@ def op_row(op_name, seed=0, torch=None) -> dict:
         "torch": None if torch is None else {
             "max_abs_error": torch_abs, "max_rel_error": torch_rel,
             "ok": all(o.torch_ok is not False for o in outcomes)},
-        "ok": all(o.ok for o in outcomes),
-        "failures": _failure_messages(outcomes),
+        # the points where the derivative is a convention (op_edges.py): kinks, ties, zeros
+        "edges": {"cases": len(edges), "ok": all(mine and theirs is not False
+                                                 for mine, theirs, _ in edges)},
+        "ok": all(o.ok for o in outcomes) and all(mine and theirs is not False
+                                                  for mine, theirs, _ in edges),
+        "failures": _failure_messages(outcomes) + [problem for _, _, problem in edges
+                                                   if problem],
     }
 
 
