@@ -328,11 +328,12 @@ def _send(grad_child, child, position, op, pending, heap, create_graph):
     A broadcasting op's rule gives a Ȳ-shaped gradient: it is summed back to the operand's
     shape here, the one place where broadcasting is undone."""
     if grad_child.shape != child.data.shape:
-        if not op.broadcasting:
-            raise RuntimeError(
-                f"{op.name}: the rule for operand {op.rules[position].operand} returned shape "
-                f"{grad_child.shape} for an operand of shape {child.data.shape} "
-                "(a bug in the op's rule)")
+        # a broadcasting op's rule may return Ȳ's shape, which the operand's broadcasts to;
+        # anything else is the rule's bug, named here before a neighbour trips over it
+        if not op.broadcasting or len(grad_child.shape) != 2 or not all(
+                c in (g, 1) for c, g in zip(child.data.shape, grad_child.shape)):
+            raise RuleShapeError(op.name, op.rules[position].operand, position,
+                                 tuple(grad_child.shape), tuple(child.data.shape))
         grad_child = _sum_to(grad_child, child.data.shape)
     earlier = pending.get(child)
     try:
@@ -348,6 +349,17 @@ def _send(grad_child, child, position, op, pending, heap, create_graph):
         if not is_cupy_array(earlier):
             raise
         earlier += grad_child  # (reached only from the test of writeable, all else true)
+
+
+class RuleShapeError(RuntimeError):
+    """An op's rule returned a gradient of the wrong shape: `op`, `operand` (its letter),
+    `position`, the `shape` returned and the operand's `expected` shape."""
+
+    def __init__(self, op, operand, position, shape, expected):
+        super().__init__(f"{op}: the rule for operand {operand} returned shape {shape} for an "
+                         f"operand of shape {expected} (a bug in the op's rule)")
+        self.op, self.operand, self.position = op, operand, position
+        self.shape, self.expected = shape, expected
 
 
 def _bind_sum_to(sum_to):

@@ -124,3 +124,19 @@ def test_each_convention_holds_and_is_pytorchs_where_it_says_so(case):
     assert (theirs is True) == (case.twin is not None)
     if case.twin is None:
         assert case.torch_differs  # a difference from PyTorch is written down, with why
+
+
+@pytest.mark.parametrize("op, position, bad", [
+    ("add", 1, lambda G, Y, A, B: G.T),                 # a broadcasting op, transposed
+    ("mul", 0, lambda G, Y, A, B: (G * B)[:1]),         # broadcast-shaped, but not Ȳ's shape
+    ("exp", 0, lambda G, Y, A: (G * Y).T),
+    ("matmul", 0, lambda G, Y, A, B: (G @ B.T)[:, :1]),
+])
+def test_a_wrong_shape_rule_is_named_by_gradcheck_not_its_neighbour(broken_rule, op, position,
+                                                                      bad):
+    broken_rule(op, position, bad)
+    rng = np.random.default_rng(0)
+    x, w = (mf.Node(rng.standard_normal((3, 2)), requires_grad=True) for _ in range(2))
+    with pytest.raises(mf.GradcheckError, match=rf"{op}: the rule for operand") as caught:
+        mf.gradcheck(lambda x, w: mf.sum(mf.tanh(mf.exp(x) * w + x) @ np.ones((2, 2))), [x, w])
+    assert caught.value.culprit.op == op

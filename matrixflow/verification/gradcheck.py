@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..autograd import grad
+from ..autograd import RuleShapeError, grad
 from ..backend import array_module, device_of, is_cupy_array, to_device
 from ..grad_mode import no_grad
 from ..node import Node, _leaf
@@ -60,7 +60,14 @@ def _check(fn, inputs, eps, atol, rtol, raise_exception, order, original=None):
     if not any(x.requires_grad for x in nodes):
         raise ValueError(f"{'gradgradcheck' if order != 'gradient' else 'gradcheck'}: no input "
                          "requires grad; pass at least one Node with requires_grad=True")
-    outputs, analytic = analytic_jacobians(fn, nodes)
+    try:
+        outputs, analytic = analytic_jacobians(fn, nodes)
+    except RuleShapeError as exc:  # the walk names the op: the report says it as a culprit
+        if not raise_exception:
+            return False
+        raise GradcheckError(f"{'gradgradcheck' if order != 'gradient' else 'gradcheck'}: "
+                             f"backward failed: {exc}", culprit=exc, order=order,
+                             nonfinite=False) from exc
     numeric = numerical_jacobians(fn, nodes, eps)
     for k, (x, a, n) in enumerate(zip(nodes, analytic, numeric)):
         if a is None:
