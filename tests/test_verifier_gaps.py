@@ -140,3 +140,12 @@ def test_a_wrong_shape_rule_is_named_by_gradcheck_not_its_neighbour(broken_rule,
     with pytest.raises(mf.GradcheckError, match=rf"{op}: the rule for operand") as caught:
         mf.gradcheck(lambda x, w: mf.sum(mf.tanh(mf.exp(x) * w + x) @ np.ones((2, 2))), [x, w])
     assert caught.value.culprit.op == op
+
+
+def test_without_pytorch_the_second_order_is_checked_by_the_forward(broken_rule, capsys):
+    """The same planted logdet rule, with PyTorch left out: second differences of the forward
+    (not of the rule) show that its graph has the wrong derivative."""
+    broken_rule("logdet", 0, lambda G, Y, A: G * mf.inv(A))
+    status = main(["verify", "--op", "logdet", "--no-torch"])
+    out = capsys.readouterr().out
+    assert status == 1 and "second order" in out

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..autograd import grad
 from ..backend import to_device
+from ..grad_mode import no_grad
 from ..node import Node
 from .gradcheck import gradgradcheck
 from .jacobians import analytic_jacobians, numerical_jacobians
@@ -107,9 +108,38 @@ def check_finite_differences(case: Case):
     return fd_abs, fd_rel, ok
 
 
+def check_second_order_by_the_forward(case: Case, eps: float = 1e-4) -> bool:
+    """Whether uᵀ·H·w, from the rules' Hessian-vector product, agrees with mixed second
+    differences of the forward itself, L(x) = ⟨v, f(x)⟩:
+        uᵀHw ≈ [L(x+εu+εw) − L(x+εu−εw) − L(x−εu+εw) + L(x−εu−εw)] / 4ε²
+    — finite differences of the forward, not of the rule, so a rule whose graph is wrong in a
+    way its own derivative repeats (no transpose, on symmetric cases) still shows."""
+    rng = np.random.default_rng(13)
+    differentiable = [np.array(x, dtype=np.float64) for x, d in
+                      zip(case.inputs, case.differentiable) if d]
+    v = rng.standard_normal(case.run(*leaves(case)).shape)
+    u = [rng.standard_normal(x.shape) for x in differentiable]
+    w = [rng.standard_normal(x.shape) for x in differentiable]
+    stated = sum(float(np.sum(a * b)) for a, b in zip(u, hessian_vector_product(case, v, w)))
+
+    def loss(su, sw):
+        shifted = iter([x + su * eps * du + sw * eps * dw
+                        for x, du, dw in zip(differentiable, u, w)])
+        values = [next(shifted) if d else np.array(x, dtype=np.float64)
+                  for x, d in zip(case.inputs, case.differentiable)]
+        with no_grad():
+            output = case.run(*[Node(x) for x in values])
+        return float(np.sum(v * output.numpy()))
+
+    numeric = (loss(1, 1) - loss(1, -1) - loss(-1, 1) + loss(-1, -1)) / (4 * eps * eps)
+    scale = max(1.0, abs(stated), abs(numeric))
+    return bool(abs(stated - numeric) <= 1e-4 * scale)
+
+
 def check_second_order(case: Case) -> bool:
     """Whether the rules run as a graph (create_graph=True) give the same first derivatives as
-    on arrays, and their own derivatives agree with finite differences (gradgradcheck)."""
+    on arrays, their own derivatives agree with finite differences (gradgradcheck), and their
+    Hessian-vector products with second differences of the forward."""
     nodes = leaves(case)
     output = case.run(*nodes)
     seed_gradient = np.random.default_rng(2).standard_normal(output.shape)
@@ -119,7 +149,7 @@ def check_second_order(case: Case) -> bool:
     if not all(_close(g.numpy(), h.numpy(), 1e-13, 1e-12) for g, h in zip(plain, as_graph)):
         return False
     return gradgradcheck(case.run, leaves(case), atol=FD_ATOL, rtol=FD_RTOL,
-                         raise_exception=False)
+                         raise_exception=False) and check_second_order_by_the_forward(case)
 
 
 def torch_results(case: Case, torch, seed_gradient: np.ndarray):
