@@ -109,6 +109,10 @@ def _torch_gradients(case: EdgeCase, torch):
     return [t.grad.numpy() for t in tensors]
 
 
+def _text(array) -> str:
+    return np.array2string(np.asarray(array), precision=4, separator=", ").replace("\n", "")
+
+
 def _same(actual, expected) -> bool:
     return actual.shape == expected.shape and np.allclose(actual, expected, rtol=1e-12,
                                                           atol=1e-12, equal_nan=True)
@@ -121,12 +125,12 @@ def check_edge(case: EdgeCase, torch=None) -> tuple[bool, bool | None, str]:
     except Exception as exc:  # a broken rule is a failing case, never a crash
         return False, None, f"{case.label}: raised {type(exc).__name__}: {exc}"
     if not all(_same(m, e) for m, e in zip(mine, case.expected)):
-        return False, None, (f"{case.label}: gradient {np.array2string(mine[0], precision=4)} "
+        return False, None, (f"{case.label}: gradient {_text(mine[0])} "
                              f"where the convention says {case.convention}")
     if torch is None or case.twin is None:
         return True, None, ""
     theirs = _torch_gradients(case, torch)
     if not all(_same(t, e) for t, e in zip(theirs, case.expected)):
         return True, False, (f"{case.label}: PyTorch gives "
-                             f"{np.array2string(theirs[0], precision=4)}, not the convention")
+                             f"{_text(theirs[0])}, not the convention")
     return True, True, ""
