@@ -149,3 +149,20 @@ def test_without_pytorch_the_second_order_is_checked_by_the_forward(broken_rule,
     status = main(["verify", "--op", "logdet", "--no-torch"])
     out = capsys.readouterr().out
     assert status == 1 and "✗ 2×2: second order" in out
+
+
+def test_the_cases_leave_no_room_for_a_hidden_transpose_or_a_normalised_target():
+    from matrixflow.verification.op_checks import cases_for
+
+    logdet = cases_for("logdet")
+    assert any(c.inputs[0].shape[0] > 1 and not np.allclose(c.inputs[0], c.inputs[0].T)
+               and np.linalg.det(c.inputs[0]) > 0 for c in logdet)
+    soft = [c for c in cases_for("cross_entropy") if len(c.inputs) == 2]
+    assert any(not np.allclose(c.inputs[1].sum(axis=1), 1.0) for c in soft)
+
+
+def test_logdet_without_its_transpose_fails_on_the_non_symmetric_cases(broken_rule, capsys):
+    broken_rule("logdet", 0, lambda G, Y, A: G * mf.inv(A))
+    assert main(["verify", "--op", "logdet", "--no-torch"]) == 1
+    out = capsys.readouterr().out
+    assert "positive determinant: finite differences" in out

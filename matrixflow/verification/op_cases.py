@@ -56,6 +56,14 @@ def nonsingular(rng, n):
     return q1 @ np.diag(rng.uniform(1.0, 2.0, n)) @ q2
 
 
+def positive_determinant(rng, n):
+    """A non-symmetric well-conditioned matrix with det > 0 (a row flipped if needed)."""
+    a = nonsingular(rng, n)
+    if np.linalg.det(a) < 0:
+        a[0] = -a[0]
+    return a
+
+
 def spd(rng, n):
     """Q·diag(s)·Qᵀ with s in [0.5, 2]: symmetric positive definite."""
     q, _ = np.linalg.qr(rng.standard_normal((n, n)))
@@ -201,7 +209,10 @@ def _matrix_builders():
         "inv": _square_cases("inv", nonsingular, mf.inv, lambda t, a: t.linalg.inv(a)),
         "det": _square_cases("det", nonsingular, mf.det,
                              lambda t, a: t.linalg.det(a).reshape(1, 1)),
-        "logdet": _square_cases("logdet", spd, mf.logdet, lambda t, a: t.logdet(a).reshape(1, 1)),
+        # SPD and non-symmetric (det > 0): on SPD cases alone A⁻¹ = A⁻ᵀ, and a rule without
+        # its transpose would pass
+        "logdet": _square_cases("logdet", spd, mf.logdet, lambda t, a: t.logdet(a).reshape(1, 1),
+                                also=positive_determinant),
         "solve": _solve_cases,
     }
 
@@ -216,10 +227,14 @@ def _matmul_cases(rng):
     return cases
 
 
-def _square_cases(op, sample, run, twin):
+def _square_cases(op, sample, run, twin, also=None):
     def build(rng):
-        return [Case(op, _shape((n, n)), (sample(rng, n),), (True,), run, twin)
-                for n in (1, 2, 4)]
+        cases = [Case(op, _shape((n, n)), (sample(rng, n),), (True,), run, twin)
+                 for n in (1, 2, 4)]
+        if also is not None:
+            cases += [Case(op, f"{_shape((n, n))} {also.__name__.replace('_', ' ')}",
+                           (also(rng, n),), (True,), run, twin) for n in (2, 4)]
+        return cases
 
     return build
 

@@ -95,6 +95,13 @@ def _cross_entropy_cases(rng):
             (wide(rng, (n, classes)), probabilities), (True, True),
             lambda a, p: mf.cross_entropy(a, p),
             lambda t, a, p: t.nn.functional.cross_entropy(a, p).reshape(1, 1)))
+        # soft targets whose rows do not sum to 1 (as PyTorch allows): a rule that uses
+        # P − T where P·rowsum(T) − T belongs passes every case whose rows sum to 1
+        cases.append(Case(
+            "cross_entropy", f"{_shape((n, classes))} logits, targets not summing to 1",
+            (wide(rng, (n, classes)), rng.uniform(0.1, 0.6, (n, classes))), (True, True),
+            lambda a, p: mf.cross_entropy(a, p),
+            lambda t, a, p: t.nn.functional.cross_entropy(a, p).reshape(1, 1)))
     return cases
 
 
