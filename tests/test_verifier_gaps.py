@@ -166,3 +166,13 @@ def test_logdet_without_its_transpose_fails_on_the_non_symmetric_cases(broken_ru
     assert main(["verify", "--op", "logdet", "--no-torch"]) == 1
     out = capsys.readouterr().out
     assert "positive determinant: finite differences" in out
+
+
+def test_cross_entropy_without_its_row_sums_fails_on_soft_targets(broken_rule, capsys):
+    """P − T in place of P ⊙ (T·1·1ᵀ) − T: right wherever the rows of T sum to 1."""
+    from matrixflow.ops.losses import _scale, softmax
+
+    broken_rule("cross_entropy", 0, lambda G, Y, A, T, reduction, one_hot:
+                _scale(G, reduction, A.shape[0]) * (softmax(A, 1) - T))
+    assert main(["verify", "--op", "cross_entropy", "--no-torch"]) == 1
+    assert "targets not summing to 1: finite differences" in capsys.readouterr().out
