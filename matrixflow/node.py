@@ -82,6 +82,13 @@ class Node:
         self._retains_grad = False
         self._seq = _next_seq()
 
+    def __setstate__(self, state):
+        """Unpickled or copied: a sequence number of this process (the walk's heap needs them
+        unique); operands are rebuilt before their results, so creation order still holds."""
+        for name, value in state[1].items():
+            setattr(self, name, value)
+        self._seq = _next_seq()
+
     # ---- properties -------------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, int]:

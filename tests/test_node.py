@@ -178,3 +178,28 @@ def test_number_constants_keep_their_sign_of_zero_and_their_precision():
     (1.5 - x32 * 2.0).sum().backward()
     assert x32.grad.dtype == np.float32
     np.testing.assert_array_equal(x32.grad, np.full((3, 2), -2.0, np.float32))
+
+
+def test_an_unpickled_or_copied_node_takes_a_sequence_number_of_its_own():
+    """The walk's heap orders nodes by sequence number and needs them unique: a parameter
+    unpickled in another process (a Dask worker) once kept the number it had where it was
+    pickled, met a new node holding the same one there, and backward failed comparing Nodes."""
+    import copy
+    import pickle
+
+    a = mf.Node(np.ones((2, 2)), requires_grad=True, name="a")
+    for twin in (pickle.loads(pickle.dumps(a)), copy.copy(a), copy.deepcopy(a)):
+        assert twin._seq > a._seq and twin.name == "a" and twin.requires_grad
+        np.testing.assert_array_equal(twin.data, a.data)
+    code = ("import pickle, sys, numpy as np\n"
+            "from matrixflow.models import RNNRegressor\n"
+            "model = pickle.loads(sys.stdin.buffer.read())\n"  # a fresh process's counter
+            "model.partial_fit(np.ones((8, 3)), np.ones(8))\n"
+            "print(len(model.loss_curve_))")
+    from matrixflow.models import RNNRegressor
+
+    fitted = RNNRegressor(hidden_size=2, random_state=0).partial_fit(np.ones((8, 3)), np.ones(8))
+    run = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(fitted),
+                         capture_output=True, check=False)
+    assert run.returncode == 0, run.stderr.decode()
+    assert run.stdout.decode().split() == ["2"]

@@ -16,7 +16,7 @@ def test_every_python_block_of_the_readme_runs():
     blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
     assert blocks
     for block in blocks:
-        exec(compile(block, "README.md", "exec"), {})
+        exec(compile(block, "README.md", "exec"), {"__name__": "__main__"})  # as a script
 
 
 def test_the_readme_gradcheck_report_is_what_gradcheck_prints():
