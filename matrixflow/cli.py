@@ -74,11 +74,18 @@ def _serve(host, port) -> int:
 
 
 def op_table_markdown() -> str:
-    """The op table as Markdown: op, differential, rule per operand."""
-    lines = ["| family | op | Y | differential | gradients |", "| --- | --- | --- | --- | --- |"]
+    """The op table as Markdown: op, differential, rule per operand, and the conventions at the
+    points where its derivative is a choice (verification/op_edges.py, checked by verify)."""
+    from .verification.op_edges import edge_cases_for
+
+    lines = ["| family | op | Y | differential | gradients | at its edges |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for op in ops_in_table_order():
         rules = "; ".join(rule.result for rule in op.rules)
-        cells = [op.family, f"`{op.name}`", op.summary, op.differential, rules]
+        edges = "; ".join(f"{case.label}: {case.convention}"
+                          + (f" ({case.torch_differs})" if case.torch_differs else "")
+                          for case in edge_cases_for(op.name)) or "—"
+        cells = [op.family, f"`{op.name}`", op.summary, op.differential, rules, edges]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(lines)
 
