@@ -150,8 +150,8 @@ def hessian(f, x: Node, direction=None) -> Sym:
 def _check_against_differences(jacobian_form: Sym, y: Sym, x: Node, draws: int = 2):
     """Refuse a closed form that differs from central differences of y on random numbers."""
     rng = np.random.default_rng(0)
-    names = (y.symbols() | jacobian_form.symbols()) - {SEED}
     shapes = _symbol_shapes(y, jacobian_form)
+    names = set(shapes) - {SEED}
     n = x.shape[0]
     for _ in range(draws):
         values = {name: _draw(shapes[name], rng) for name in names}
@@ -175,16 +175,8 @@ def _check_against_differences(jacobian_form: Sym, y: Sym, x: Node, draws: int =
 
 
 def _symbol_shapes(*expressions) -> dict:
-    shapes, seen, stack = {}, set(), list(expressions)
-    while stack:
-        x = stack.pop()
-        if id(x) in seen:
-            continue
-        seen.add(id(x))
-        if x.kind == "symbol":
-            shapes[x.attrs] = x.shape
-        stack.extend(x.args)
-    return shapes
+    return {x.attrs: x.shape for expression in expressions for x in sx.postorder(expression)
+            if x.kind == "symbol"}
 
 
 def _draw(shape, rng):
