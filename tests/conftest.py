@@ -20,6 +20,21 @@ TESTS = Path(__file__).parent
 
 
 @pytest.fixture
+def broken_rule(monkeypatch):
+    """Replace one op's rule for one test (the registry is restored afterwards)."""
+    from matrixflow.ops.base import REGISTRY, Rule
+
+    def install(op_name, position, fn):
+        op = REGISTRY[op_name]
+        rules = list(op.rules)
+        old = rules[position]
+        rules[position] = Rule(old.operand, old.trace, old.result, fn)
+        monkeypatch.setattr(op, "rules", tuple(rules))
+
+    return install
+
+
+@pytest.fixture
 def cp():
     """The CPU stand-in for CuPy (tests/fake_cupy.py) as `cupy` for one test: matrixflow
     imports CuPy lazily, so inside the test a move to "cuda" lands on its fake device."""

@@ -6,21 +6,6 @@ import pytest
 
 import matrixflow as mf
 from matrixflow import REGISTRY
-from matrixflow.ops.base import Rule
-
-
-@pytest.fixture
-def broken_rule(monkeypatch):
-    """Replace one op's rule for one test (the registry is restored afterwards)."""
-
-    def install(op_name, position, fn):
-        op = REGISTRY[op_name]
-        rules = list(op.rules)
-        old = rules[position]
-        rules[position] = Rule(old.operand, old.trace, old.result, fn)
-        monkeypatch.setattr(op, "rules", tuple(rules))
-
-    return install
 
 
 def test_defaults_follow_pytorch():

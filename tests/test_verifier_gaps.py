@@ -8,23 +8,8 @@ import pytest
 
 import matrixflow as mf
 from matrixflow.cli import main
-from matrixflow.ops.base import REGISTRY, Rule
 
 torch = pytest.importorskip("torch")
-
-
-@pytest.fixture
-def broken_rule(monkeypatch):
-    """Replace one op's rule for one test (the registry is restored afterwards)."""
-
-    def install(op_name, position, fn):
-        op = REGISTRY[op_name]
-        rules = list(op.rules)
-        old = rules[position]
-        rules[position] = Rule(old.operand, old.trace, old.result, fn)
-        monkeypatch.setattr(op, "rules", tuple(rules))
-
-    return install
 
 
 @pytest.mark.parametrize("bad", [

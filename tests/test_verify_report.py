@@ -7,25 +7,14 @@ from xml.dom import minidom
 
 import numpy as np
 
+# the tests-only op with the sign of its rule flipped, and the inputs, of the localiser's tests
+from test_diagnose import SIGN_ERROR, _inputs
+
 import matrixflow as mf
 from matrixflow import REGISTRY, cli
-from matrixflow.ops.base import Rule, apply1, defop
+from matrixflow.ops.base import Rule, apply1
 from matrixflow.verification.op_table import json_document
 from matrixflow.verification.report_view import VerifyReport, html_table, text_table
-
-# a tests-only op outside the registry, with the sign of its rule flipped
-SIGN_ERROR = defop(
-    "sin_flipped", family="element-wise", summary="sin with the sign of its rule flipped",
-    forward=np.sin, differential="dY = cos(A) ⊙ dA",
-    rules=(Rule("A", "tr(Ȳᵀ (cos(A) ⊙ dA)) ={hadamard} tr((Ȳ ⊙ cos(A))ᵀ dA)",
-                "Ā = Ȳ ⊙ cos(A)", lambda G, Y, A: -G * np.cos(A)),),
-    register=False)
-
-
-def _inputs(seed=0):
-    rng = np.random.default_rng(seed)
-    return (mf.Node(rng.standard_normal((3, 3)), requires_grad=True, name="W"),
-            mf.Node(rng.standard_normal((4, 3)), requires_grad=True, name="X"))
 
 
 def _right_report():
@@ -121,14 +110,14 @@ def test_a_planted_wrong_rule_is_named_in_text_and_html():
     report = _wrong_report()
     text = str(report)
     assert text.splitlines()[0] == ("mf.verify: WRONG: backward disagrees with finite "
-                                    "differences; first wrong rule: op 'sin_flipped', operand A")
+                                    "differences; first wrong rule: op 'sin_sign_error', operand A")
     assert "DISAGREE" in text
-    assert "first wrong rule: op 'sin_flipped', operand A (operands 4×3, output 4×3)" in text
-    assert "PyTorch: unavailable (op 'sin_flipped' has no PyTorch twin)" in text
+    assert "first wrong rule: op 'sin_sign_error', operand A (operands 4×3, output 4×3)" in text
+    assert "PyTorch: unavailable (op 'sin_sign_error' has no PyTorch twin)" in text
     assert "closest" not in text  # no ε is better than another against a wrong gradient
     markup = report._repr_html_()
     minidom.parseString(markup)
-    assert "first wrong rule: op &#x27;sin_flipped&#x27;, operand A" in markup
+    assert "first wrong rule: op &#x27;sin_sign_error&#x27;, operand A" in markup
 
 
 def test_helpers_escape_and_align():
