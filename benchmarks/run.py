@@ -57,8 +57,11 @@ def _torch():
     return torch
 
 
-def _three_ways(title, numpy_job, matrixflow_job, torch_job, rounds, reference="NumPy by hand"):
+def _three_ways(title, numpy_job, matrixflow_job, torch_job, rounds, reference="NumPy by hand",
+                replay_job=None):
     jobs = {"NumPy by hand": numpy_job, "matrixflow": matrixflow_job}
+    if replay_job is not None:
+        jobs["matrixflow replayed"] = replay_job
     if torch_job is not None:
         jobs["PyTorch eager"] = torch_job
     return title, compare(jobs, reference, rounds), reference
@@ -74,10 +77,12 @@ def suite_workloads(rounds):
                 f"{name} MLP {'→'.join(map(str, sizes))}, batch {batch}, {label}: one step",
                 workloads.mlp_numpy(sizes, batch, dtype),
                 workloads.mlp_matrixflow(sizes, batch, dtype),
-                workloads.mlp_torch(torch, sizes, batch, dtype) if torch else None, rounds))
+                workloads.mlp_torch(torch, sizes, batch, dtype) if torch else None, rounds,
+                replay_job=workloads.mlp_replay(sizes, batch, dtype)))
     title, results, reference = _three_ways(
         "W3 RNN batch 32, 50 steps, hidden 64, BPTT: one step", workloads.rnn_numpy(),
-        workloads.rnn_matrixflow(), workloads.rnn_torch(torch) if torch else None, rounds)
+        workloads.rnn_matrixflow(), workloads.rnn_torch(torch) if torch else None, rounds,
+        replay_job=workloads.rnn_replay())
     if torch:  # the same step with nn.RNN, timed against its own NumPy rounds
         extra = compare({"NumPy by hand": workloads.rnn_numpy(),
                          "PyTorch nn.RNN": workloads.rnn_torch_module(torch)}, "NumPy by hand",
@@ -87,7 +92,8 @@ def suite_workloads(rounds):
     reports.append(_three_ways(
         f"W4 a chain of {workloads.CHAIN_OPS} small ops (4×4), forward + backward",
         workloads.chain_numpy(), workloads.chain_matrixflow(),
-        workloads.chain_torch(torch) if torch else None, rounds))
+        workloads.chain_torch(torch) if torch else None, rounds,
+        replay_job=workloads.chain_replay()))
     if torch:
         reports.append(("W5 60 levels of y = y·a + y·b (2⁶⁰ paths), forward + backward",
                         compare({"PyTorch eager": workloads.shared_torch(torch),

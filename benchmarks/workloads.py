@@ -91,6 +91,32 @@ def mlp_matrixflow(sizes, batch, dtype=np.float64, device=None):
     return step
 
 
+def mlp_replay(sizes, batch, dtype=np.float64, device=None):
+    """W1, W2 with the step traced once and replayed (mf.replay): the same tree, no nodes."""
+    weights, biases = mlp_params(sizes, dtype)
+    X, y = _on(device, mlp_data(sizes, batch, dtype))
+    params = [mf.Node(p, requires_grad=True) for p in _on(device, weights + biases)]
+    W, b = params[:len(weights)], params[len(weights):]
+    last = len(W) - 1
+
+    @mf.replay
+    def loss(X, y):
+        h = X
+        for i in range(len(W)):
+            h = h @ W[i] + b[i]
+            if i != last:
+                h = mf.relu(h)
+        return mf.mse_loss(h, y)
+
+    def step():
+        loss(X, y)
+        for p in params:
+            p.data -= LR * p.grad
+            p.grad = None
+
+    return step
+
+
 def mlp_torch(torch, sizes, batch, dtype=np.float64, device=None):
     weights, biases = mlp_params(sizes, dtype)
     X, y = (torch.from_numpy(a).to(device) for a in mlp_data(sizes, batch, dtype))
@@ -170,6 +196,26 @@ def rnn_matrixflow(batch=32, steps=50, features=8, hidden=64, dtype=np.float64, 
     return step
 
 
+def rnn_replay(batch=32, steps=50, features=8, hidden=64, dtype=np.float64, device=None):
+    arrays, xs, y = rnn_setup(batch, steps, features, hidden, dtype)
+    Wx, Wh, b, Wo = params = [mf.Node(p, requires_grad=True) for p in _on(device, arrays)]
+    xs, (y, h0) = _on(device, xs), _on(device, (y, np.zeros((batch, hidden), dtype)))
+
+    @mf.replay
+    def loss(y, h, *xs):
+        for x in xs:
+            h = mf.tanh(x @ Wx + h @ Wh + b)
+        return mf.mse_loss(h @ Wo, y)
+
+    def step():
+        loss(y, h0, *xs)
+        for p in params:
+            p.data -= LR * p.grad
+            p.grad = None
+
+    return step
+
+
 def rnn_torch(torch, batch=32, steps=50, features=8, hidden=64, dtype=np.float64, device=None):
     arrays, xs, y = rnn_setup(batch, steps, features, hidden, dtype)
     Wx, Wh, b, Wo = params = [torch.tensor(p, requires_grad=True, device=device)
@@ -241,6 +287,24 @@ def chain_matrixflow(size=4):
         for _ in range(CHAIN_OPS // 3):
             h = mf.tanh(h) * 0.9 + 0.1
         mf.sum(h).backward()
+        x.data -= LR * x.grad
+        x.grad = None
+
+    return step
+
+
+def chain_replay(size=4):
+    x = mf.Node(np.random.default_rng(0).standard_normal((size, size)), requires_grad=True)
+
+    @mf.replay
+    def loss():
+        h = x
+        for _ in range(CHAIN_OPS // 3):
+            h = mf.tanh(h) * 0.9 + 0.1
+        return mf.sum(h)
+
+    def step():
+        loss()
         x.data -= LR * x.grad
         x.grad = None
 

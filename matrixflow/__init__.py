@@ -21,6 +21,7 @@ import os as _os
 from . import data, nn, ops, optim
 from .autograd import grad
 from .backend import DeviceMismatchError, cuda_available, device_of
+from .compiled import Replay, ReplayError, ReplayMismatch, replay
 from .constructors import eye, full, ones, zeros
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .node import Node
@@ -106,6 +107,9 @@ del _root
 
 __all__ = [
     "REGISTRY",
+    "Replay",
+    "ReplayError",
+    "ReplayMismatch",
     "DeviceMismatchError",
     "GradcheckError",
     "GradientCheck",
@@ -170,6 +174,7 @@ __all__ = [
     "pow",
     "relu",
     "render",
+    "replay",
     "reshape",
     "scatter_add",
     "set_grad_enabled",
