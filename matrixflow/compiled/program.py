@@ -43,7 +43,7 @@ class Program:
         self.source = source
         self.lines = lines  # the op that each generated line runs, by line number (for errors)
         code = compile(source, "<matrixflow replay>", "exec")
-        exec(code, namespace)  # noqa: S102 — our own generated source, from the recorded tree
+        exec(code, namespace)
         self.run = namespace["replayed_step"]
 
     def __str__(self) -> str:
