@@ -107,13 +107,13 @@ del _root
 
 __all__ = [
     "REGISTRY",
-    "Replay",
-    "ReplayError",
-    "ReplayMismatch",
     "DeviceMismatchError",
     "GradcheckError",
     "GradientCheck",
     "Node",
+    "Replay",
+    "ReplayError",
+    "ReplayMismatch",
     "Sym",
     "abs",
     "add",

@@ -7,6 +7,12 @@ here is found from the roots down, with an explicit stack: a chain of any length
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
+# x.detach() → x: a detached leaf's value is what x computes.  The walk never follows it (no
+# gradient passes); a replay does, to compute the value again from the new call's data.
+DETACHED: WeakKeyDictionary = WeakKeyDictionary()
+
 
 def all_nodes(root):
     """Every node under `root` (constants too), each after its operands."""

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import symbolic_hooks as _symbolic
 from .backend import device_of, to_device
+from .graph import DETACHED
 from .matrix_data import as_matrix
 
 
@@ -74,10 +75,7 @@ class Node:
         self.data = to_matrix(data)
         self.requires_grad = bool(requires_grad)
         self.grad = None
-        self.op = None
-        self.left = None
-        self.right = None
-        self.attrs = None
+        self.op = self.left = self.right = self.attrs = None
         self.name = name
         self._retains_grad = False
         self._seq = _next_seq()
@@ -141,8 +139,7 @@ class Node:
         self.requires_grad = requires_grad
         return self
 
-    def zero_grad(self) -> None:
-        """Reset this node's `.grad` to None (the next backward starts from zero)."""
+    def zero_grad(self) -> None:  # the next backward starts from zero
         self.grad = None
 
     def retain_grad(self) -> None:
@@ -160,8 +157,9 @@ class Node:
         return self._retains_grad
 
     def detach(self) -> Node:
-        """A new leaf sharing this node's data, outside any graph."""
-        return _leaf(self.data)
+        """A new leaf sharing this node's data, outside any graph (graph.DETACHED: its source)."""
+        DETACHED[leaf := _leaf(self.data)] = self
+        return leaf
 
     def clone(self) -> Node:
         """A copy with memory of its own that stays in the tree (gradients flow back through
@@ -294,8 +292,8 @@ class Node:
     def __getitem__(self, index):
         return _ops.getitem(self, index)
 
-    # Comparisons give boolean arrays (constants, as torch's bool tensors), for masks and
-    # mf.where(x > 0, x, 0); == and != keep identity, since nodes are keys of the walk's sets.
+    # Comparisons give boolean arrays (as torch's bool tensors), for masks and mf.where(x > 0,
+    # x, 0); == and != keep identity: nodes are keys of the walk's sets.
     def __lt__(self, other):
         return self.data < _comparable(other)
 

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..graph import DETACHED
 from ..ops import operands as _operands
 from ..ops.reduce import sum_to
 from .kernels import KERNELS
+from .plan import Line, Plan
 
 # ops whose attributes hold a draw of randomness made outside the op: a replay would repeat it
 RANDOM_ATTRS = {"dropout": "mask"}
@@ -51,7 +53,8 @@ class Program:
 
 
 def _nodes_by_creation(roots):
-    """Every node under `roots`, in creation order (operands before results)."""
+    """Every node under `roots`, in creation order (operands before results); a detached leaf
+    brings the node it was detached from (its value is computed again from each call's data)."""
     seen, stack = {}, list(roots)
     while stack:
         node = stack.pop()
@@ -62,6 +65,8 @@ def _nodes_by_creation(roots):
             stack.append(node.left)
         if node.right is not None:
             stack.append(node.right)
+        if node.op is None and (source := DETACHED.get(node)) is not None:
+            stack.append(source)
     return sorted(seen.values(), key=lambda node: node._seq)
 
 
@@ -71,17 +76,6 @@ def _scalar_leaves():
     return {id(leaf): zero_d for leaf, zero_d in _operands._SCALARS.values()}
 
 
-class _Writer:
-    """Lines of the generated function, each with the names it reads, for the `del`s that free
-    a value after its last use (as the walk drops a gradient once its rule has run)."""
-
-    def __init__(self):
-        self.lines = []  # (text, names read, op name or None)
-
-    def emit(self, text, reads=(), op=None):
-        self.lines.append((text, tuple(reads), op))
-
-
 def record(root, outputs, inputs, parameters):
     """The Program of the tree under `root` (a 1×1 loss), also returning the values of the nodes
     `outputs`; `inputs` are the leaf Nodes fed each call, `parameters` the leaves whose gradients
@@ -89,74 +83,200 @@ def record(root, outputs, inputs, parameters):
     if root.data.shape != (1, 1):
         raise ReplayError(f"replay: the step must return a 1×1 loss, got shape {root.shape}")
     nodes = _nodes_by_creation([root, *outputs])
-    name = {id(node): f"v{i}" for i, node in enumerate(nodes)}
-    input_position = {id(node): k for k, node in enumerate(inputs)}
-    parameter_position = {id(node): k for k, node in enumerate(parameters)}
-    computed = {id(node.data): node for node in nodes if node.op is not None}
-    input_arrays = {id(node.data) for node in inputs}
-    scalars = _scalar_leaves()
-    namespace = {"np": np, "sum_to": sum_to}
-    writer = _Writer()
-    zero_d = {}
+    numpy_only = all(node.data.__class__ is np.ndarray for node in nodes)
+    program = _Recorder(nodes, inputs, parameters, kernels=KERNELS if numpy_only else {})
+    for node in nodes:
+        program.forward(node)
+    gradients = program.backward(root)
+    names = program.name
+    returns = [names[id(root)], *(names[id(node)] for node in outputs)]
+    grads = [gradients.get(id(node), "None") for node in parameters]
+    program.plan.add(Line(None, f"return {returns[0]}, [{', '.join(returns[1:])}], "
+                                f"[{', '.join(grads)}]",
+                          [*returns, *(g for g in grads if g != "None")]))
+    header = "def replayed_step(inputs, parameters):"
+    if program.kernels:  # run it once as written, to learn every gradient's shape and dtype
+        probed = {}
+        source, lines = program.plan.source(header, in_place=False, probe=True)
+        probe = Program(source, {**program.namespace, "_probed": probed}, lines)
+        probe.run([x.data for x in inputs], [p.data for p in parameters])
+        program.plan.meta.update({k: (tuple(s), d) for k, (s, d) in probed.items()})
+        program.refine_sums()
+        for line in program.plan.lines:
+            if line.name is not None:
+                line.meta = program.plan.meta.get(line.name)
+    source, lines = program.plan.source(header)
+    return Program(source, program.namespace, lines)
 
-    def constant(value, label):
-        key = f"{label}{len(namespace)}"
-        namespace[key] = value
+
+class _Recorder:
+    """Writes the forward and the walk of one tree as Plan lines."""
+
+    def __init__(self, nodes, inputs, parameters, kernels):
+        self.nodes = nodes
+        self.kernels = kernels
+        self.name = {id(node): f"v{i}" for i, node in enumerate(nodes)}
+        self.inputs = {id(node): k for k, node in enumerate(inputs)}
+        self.parameters = {id(node): k for k, node in enumerate(parameters)}
+        self.computed = {id(node.data): node for node in nodes if node.op is not None}
+        self.input_arrays = {id(node.data) for node in inputs}
+        self.scalars = _scalar_leaves()
+        self.zero_d = {}
+        self.namespace = {"np": np, "sum_to": sum_to}
+        self._constants = {}
+        self.plan = Plan()
+        self.sums = []  # (line, its argument, the operand's shape): sum_to after a kernel
+
+    def refine_sums(self):
+        """Each sum_to after a kernel, now that the probe knows its argument's shape: nothing
+        (an alias) when it has the operand's shape, else sum_to's own NumPy call (fresh)."""
+        for line, argument, shape in self.sums:
+            meta = self.plan.meta.get(argument)
+            if meta is None:
+                continue
+            if meta[0] == shape:
+                line.template, line.storage = argument, "alias"
+            else:
+                axis = _sum_axis(meta[0], shape)
+                line.template = f"np.add.reduce({argument}, axis={axis}, keepdims=True)"
+                line.storage = "fresh"
+
+    def constant(self, value, label):
+        """A name in the program's namespace for `value` (one per object)."""
+        key = self._constants.get(id(value))
+        if key is None:
+            key = label if label not in self.namespace else f"{label}{len(self.namespace)}"
+            self.namespace[key] = value
+            self._constants[id(value)] = key
         return key
 
-    for node in nodes:
-        var = name[id(node)]
+    def forward(self, node):
+        var, meta = self.name[id(node)], (tuple(node.data.shape), node.data.dtype)
+        add = self.plan.add
         if node.op is None:
-            if id(node) in input_position:
-                writer.emit(f"{var} = inputs[{input_position[id(node)]}]")
-            elif id(node) in parameter_position:
-                writer.emit(f"{var} = parameters[{parameter_position[id(node)]}]")
+            if id(node) in self.inputs:
+                add(Line(var, f"inputs[{self.inputs[id(node)]}]", (), storage="external",
+                         meta=meta))
+            elif id(node) in self.parameters:
+                add(Line(var, f"parameters[{self.parameters[id(node)]}]", (),
+                         storage="external", meta=meta))
             elif node.requires_grad:
                 raise ReplayError("replay: a leaf that requires grad is neither an input nor a "
                                   f"parameter (shape {node.shape}); pass it in parameters=")
-            elif id(node.data) in computed:  # x.detach(): the value that node computes
-                writer.emit(f"{var} = {name[id(computed[id(node.data)])]}",
-                            (name[id(computed[id(node.data)])],))
+            elif id(node.data) in self.computed:  # x.detach(): the value that node computes
+                source = self.name[id(self.computed[id(node.data)])]
+                add(Line(var, source, (source,), storage="alias", meta=meta))
             else:
-                _refuse_derived(node, input_arrays, computed)
-                writer.emit(f"{var} = {constant(node.data, 'c')}")
-                if id(node) in scalars:
-                    zero_d[id(node)] = constant(scalars[id(node)], "z")
-            continue
+                _refuse_derived(node, self.input_arrays, self.computed)
+                add(Line(var, self.constant(node.data, "c"), (), storage="external", meta=meta))
+                if id(node) in self.scalars:
+                    self.zero_d[id(node)] = self.constant(self.scalars[id(node)], "z")
+            return
         op = node.op
         if op.name in RANDOM_ATTRS:
             raise ReplayError(f"replay: {op.name} draws its {RANDOM_ATTRS[op.name]} outside the "
                               "op, so a replay would repeat the first draw; run this step "
                               "eagerly (replay=False)")
         operands = [node.left] if node.right is None else [node.left, node.right]
-        forward_args = []
+        args = []
         for operand in operands:  # a number beside an element-wise op: its 0-d view, as eager
-            scalar = op.broadcasting and op.check is None and id(operand) in zero_d
-            forward_args.append(zero_d[id(operand)] if scalar else name[id(operand)])
-        reads = [a for a in forward_args if a.startswith("v")]
-        kernel = KERNELS.get(op.name)
+            scalar = op.broadcasting and op.check is None and id(operand) in self.zero_d
+            args.append(self.zero_d[id(operand)] if scalar else self.name[id(operand)])
+        reads = [a for a in args if a.startswith("v")]
+        kernel = self.kernels.get(op.name)
         if kernel is not None and kernel.forward is not None and not node.attrs:
-            call = kernel.forward(*forward_args)
+            spec = kernel.forward
+            add(Line(var, spec.template.format(*args, out="{out}"),
+                     [args[i] for i in spec.reads if args[i].startswith("v")], op.name,
+                     [args[i] for i in spec.candidates if args[i].startswith("v")],
+                     spec.result, meta))
+            return
+        data = node.data  # a generic forward: fresh if the traced call's result was
+        fresh = (getattr(data, "base", 0) is None and getattr(data.flags, "writeable", False)
+                 and all(data is not x.data for x in operands))
+        function = self.constant(op.forward, op.name)
+        attrs = f", **{self.constant(node.attrs, 'attrs')}" if node.attrs else ""
+        add(Line(var, f"{function}({', '.join(args)}{attrs})", reads, op.name,
+                 storage="fresh" if fresh else "view", meta=meta))
+
+    def backward(self, root):
+        """The walk of autograd._walk, simulated on the recorded tree: each rule call and each
+        addition in the order the walk makes them.  Returns {id(leaf): its gradient's name}."""
+        plan, name = self.plan, self.name
+        current = {}  # id(node) → the name of its gradient so far
+        seed = self.constant(_unit_seed(root.data), "seed")
+        current[id(root)] = "g" + name[id(root)][1:]
+        plan.add(Line(current[id(root)], seed, (), storage="external",
+                      meta=((1, 1), root.data.dtype)))
+        for node in reversed(self.nodes):  # descending creation order: the walk's heap order
+            if not node.requires_grad or id(node) not in current or node.op is None:
+                continue
+            op = node.op
+            operands = [node.left] if node.right is None else [node.left, node.right]
+            args = [current[id(node)], name[id(node)], *(name[id(x)] for x in operands)]
+            kernel = self.kernels.get(op.name) if not node.attrs else None
+            for position, operand in enumerate(operands):
+                if operand.requires_grad:
+                    self._rule(node, op, position, operand, args, kernel, current)
+        return {key: value for key, value in current.items()
+                if key in self.parameters}
+
+    def _rule(self, node, op, position, operand, args, kernel, current):
+        plan = self.plan
+        shape = tuple(operand.data.shape)
+        spec = kernel.rules[position] if kernel is not None else None
+        result = plan.temp()
+        if spec is not None:
+            meta = self._rule_meta(spec, args)
+            plan.add(Line(result, spec.template.format(*args, out="{out}"),
+                          [args[i] for i in spec.reads], op.name,
+                          [args[i] for i in spec.candidates], spec.result, meta))
+            if op.broadcasting and shape != tuple(node.data.shape):
+                summed = plan.temp()  # sum_to, decided once the probe knows the shape
+                line = Line(summed, f"{result} if {result}.shape == {shape} else "
+                                    f"sum_to({result}, {shape})", (result,), op.name,
+                            storage="view")
+                self.sums.append((line, result, shape))
+                plan.add(line)
+                result = summed
         else:
-            function = constant(op.forward, f"{op.name}_")
-            attrs = f", **{constant(node.attrs, 'a')}" if node.attrs else ""
-            call = f"{function}({', '.join(forward_args)}{attrs})"
-        writer.emit(f"{var} = {call}", reads, op.name)
-    _backward(root, nodes, name, writer, constant, parameter_position)
-    returns = [name[id(root)], *(name[id(node)] for node in outputs)]
-    reached = _reached(root)
-    gradients = [f"g{name[id(node)][1:]}" if id(node) in reached else "None"
-                 for node in parameters]
-    writer.emit(f"return {returns[0]}, [{', '.join(returns[1:])}], [{', '.join(gradients)}]",
-                [*returns, *[g for g in gradients if g != "None"]])
-    source, lines = _source(writer)
-    return Program(source, namespace, lines)
+            function = self.constant(op.fns[position], f"{op.name}_{op.rules[position].operand}")
+            attrs = f", **{self.constant(node.attrs, 'attrs')}" if node.attrs else ""
+            plan.add(Line(result, f"{function}({', '.join(args)}{attrs})", args, op.name,
+                          storage="view"))
+            if op.broadcasting and shape != tuple(node.data.shape):
+                summed = plan.temp()
+                plan.add(Line(summed, f"{result} if {result}.shape == {shape} else "
+                                      f"sum_to({result}, {shape})", (result,), op.name,
+                              storage="view"))
+                result = summed
+        key = id(operand)
+        if key not in current:
+            current[key] = result
+            return
+        earlier, total = current[key], plan.temp()  # in place once the probe knows shapes
+        addition = (f"np.add({earlier}, {result}{{out}})" if self.kernels
+                    else f"{earlier} + {result}")  # (CuPy: the walk's own +)
+        plan.add(Line(total, addition, (earlier, result), op.name, [earlier], "fresh"))
+        current[key] = total
+
+    def _rule_meta(self, spec, args):
+        """(shape, dtype) of a kernel's result from its arguments', or None when unknown."""
+        metas = [self.plan.meta.get(args[i]) for i in spec.reads]
+        if any(m is None for m in metas):
+            return None
+        if spec.result == "alias":
+            return metas[0]
+        dtype = np.result_type(*(m[1] for m in metas))
+        if spec.shape is not None:
+            return spec.shape(*(m[0] for m in metas)), dtype
+        return np.broadcast_shapes(*(m[0] for m in metas)), dtype
 
 
-def _reached(root):
-    """ids of the leaves below root that require grad (the walk reaches them)."""
-    return {id(node) for node in _nodes_by_creation([root])
-            if node.op is None and node.requires_grad}
+def _sum_axis(shape, target):
+    down = target[0] == 1 and shape[0] != 1
+    across = target[1] == 1 and shape[1] != 1
+    return None if (down and across) else (0 if down else 1)
 
 
 def _refuse_derived(node, input_arrays, computed):
@@ -173,63 +293,7 @@ def _refuse_derived(node, input_arrays, computed):
         base = getattr(base, "base", None)
 
 
-def _backward(root, nodes, name, writer, constant, parameter_position):
-    """The walk of autograd._walk, simulated on the recorded tree: emit each rule call and each
-    addition in the order the walk makes them."""
-    unit = constant(_unit_seed(root.data), "seed")
-    gathered = {id(root): 1}  # contributions so far, per node that requires grad
-    writer.emit(f"g{name[id(root)][1:]} = {unit}")
-    for node in reversed(nodes):  # descending creation order: the walk's heap order
-        if not node.requires_grad or id(node) not in gathered or node.op is None:
-            continue
-        op, var = node.op, name[id(node)]
-        grad = f"g{var[1:]}"
-        operands = [node.left] if node.right is None else [node.left, node.right]
-        args = [grad, var, *(name[id(x)] for x in operands)]
-        kernel = KERNELS.get(op.name)
-        for position, operand in enumerate(operands):
-            if not operand.requires_grad:
-                continue
-            target = f"g{name[id(operand)][1:]}"
-            fresh = id(operand) not in gathered
-            local = target if fresh else "t"
-            if kernel is not None and kernel.rules[position] is not None and not node.attrs:
-                call = kernel.rules[position](*args)
-            else:
-                function = constant(op.fns[position], f"{op.name}_{op.rules[position].operand}_")
-                attrs = f", **{constant(node.attrs, 'a')}" if node.attrs else ""
-                call = f"{function}({', '.join(args)}{attrs})"
-            writer.emit(f"{local} = {call}", args, op.name)
-            shape = tuple(operand.data.shape)
-            if op.broadcasting and shape != tuple(node.data.shape):
-                writer.emit(f"if {local}.shape != {shape}: {local} = sum_to({local}, {shape})",
-                            (local,), op.name)
-            if not fresh:
-                writer.emit(f"{target} = {target} + t", (target, "t"), op.name)
-            gathered[id(operand)] = gathered.get(id(operand), 0) + 1
-
-
 def _unit_seed(data):
     from ..autograd import _unit_seed
 
     return _unit_seed(data)
-
-
-def _source(writer):
-    """The function's text, with a `del` after each name's last read (a value or gradient is
-    freed when the walk would drop it); line numbers map back to ops for errors."""
-    last_read = {}
-    for index, (_, reads, _) in enumerate(writer.lines):
-        for read in reads:
-            last_read[read] = index
-    body, lines = [], {}
-    header = "def replayed_step(inputs, parameters):"
-    for index, (text, _, op) in enumerate(writer.lines):
-        body.append("    " + text)
-        if op is not None:
-            lines[len(body) + 1] = op  # +1: the header is line 1
-        dead = sorted(n for n, last in last_read.items() if last == index and n != "t"
-                      and not text.startswith("return"))
-        if dead:
-            body.append(f"    del {', '.join(dead)}")
-    return "\n".join([header, *body]) + "\n", lines

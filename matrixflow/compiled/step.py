@@ -98,6 +98,9 @@ class Replay:
         if loss.shape != (1, 1):
             raise ReplayError(f"replay: the step's loss must be 1×1, got shape {loss.shape}; "
                               "reduce it first (mf.sum, mf.mean, or a loss function)")
+        if not loss.requires_grad:
+            raise ReplayError("replay: nothing below the loss requires grad, so a step has "
+                              "nothing to train; give the parameters requires_grad=True")
         loss.backward()
         return leaves, nodes
 
