@@ -12,6 +12,9 @@ from weakref import WeakKeyDictionary
 # x.detach() → x: a detached leaf's value is what x computes.  The walk never follows it (no
 # gradient passes); a replay does, to compute the value again from the new call's data.
 DETACHED: WeakKeyDictionary = WeakKeyDictionary()
+# node → what its making changed outside the tree (batch_norm's running statistics): a replay,
+# which runs only the tree, would not do it again, so it refuses such a step
+OUTSIDE_THE_TREE: WeakKeyDictionary = WeakKeyDictionary()
 
 
 def all_nodes(root):

@@ -244,3 +244,15 @@ def test_an_op_failing_in_a_replay_is_named():
     step(np.zeros((2, 2)))
     with pytest.raises(np.linalg.LinAlgError, match=r"inv \(replayed\)"):
         step(-np.eye(2))  # X + A singular
+
+
+def test_a_step_that_changes_things_outside_its_tree_is_refused():
+    norm = mf.nn.BatchNorm1d(3)
+    W = mf.Node(np.ones((3, 1)), requires_grad=True)
+    with pytest.raises(mf.ReplayError, match="running_mean and running_var"):
+        mf.replay(lambda X: mf.sum(norm(X) @ W))(np.arange(12.0).reshape(4, 3))
+    norm.eval()  # normalising with the running statistics changes nothing: it replays
+    step = mf.replay(lambda X: mf.sum(norm(X) @ W))
+    step(np.ones((4, 3)))
+    step(np.ones((4, 3)))
+    assert step.calls == 1

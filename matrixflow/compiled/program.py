@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import DETACHED
+from ..graph import DETACHED, OUTSIDE_THE_TREE
 from ..ops import operands as _operands
 from ..ops.reduce import sum_to
 from .kernels import KERNELS
@@ -173,6 +173,10 @@ class _Recorder:
                     self.zero_d[id(node)] = self.constant(self.scalars[id(node)], "z")
             return
         op = node.op
+        if node in OUTSIDE_THE_TREE:
+            raise ReplayError(f"replay: this step's {op.name} {OUTSIDE_THE_TREE[node]}, outside "
+                              "the tree, which a replay would not do again; run it eagerly "
+                              "(replay=False), or in eval mode")
         if op.name in RANDOM_ATTRS:
             raise ReplayError(f"replay: {op.name} draws its {RANDOM_ATTRS[op.name]} outside the "
                               "op, so a replay would repeat the first draw; run this step "

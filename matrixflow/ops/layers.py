@@ -22,6 +22,8 @@ import numpy as np
 
 from .. import symbolic_hooks as _symbolic
 from ..backend import DeviceMismatchError, array_module, device_of, is_cupy_array, to_device
+from ..graph import OUTSIDE_THE_TREE
+from ..node import Node
 from .base import Rule, apply1, defop, value
 from .images import as_matrix
 from .reduce import mean
@@ -273,6 +275,8 @@ def normalise(name, x, running_mean, running_var, weight, bias, training, moment
                 moved = momentum * batch + (1 - momentum) * running.reshape(1, -1)
                 np.copyto(running, moved.reshape(running.shape))  # in place, whatever its strides
         y = apply1(BATCH_NORM, x, {"eps": float(eps), "running": None})
+        if running_mean is not None and isinstance(y, Node):
+            OUTSIDE_THE_TREE[y] = "updates running_mean and running_var in place"
     else:
         if running_mean is None:
             raise ValueError(f"{name}: training=False normalises with the running "
