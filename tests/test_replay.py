@@ -176,11 +176,16 @@ def test_a_replay_writes_nothing_it_was_given_and_keeps_earlier_results():
     kept = [a.copy() for a in (X, y, W.data, b.data)]
     step = mf.replay(fn)
     step(X, y)
+    W.grad = b.grad = None
     first = step(X, y)
-    value = first.data.copy()
-    step(X * 2, y)
+    value, handed = first.data.copy(), [W.grad, b.grad]
+    copies = [g.copy() for g in handed]
+    W.grad = b.grad = None
+    step(X * 2, y)  # its buffers, reused, are none of what the last call handed out
     assert all(same_bits(a, k) for a, k in zip((X, y, W.data, b.data), kept))
     assert same_bits(first.data, value)
+    assert all(same_bits(g, c) for g, c in zip(handed, copies))
+    assert not any(np.shares_memory(g, h) for g in handed for h in (W.grad, b.grad))
 
 
 def test_check_mode_catches_a_tree_that_depends_on_its_data():

@@ -41,10 +41,10 @@ def _alias_of_g():
 
 
 KERNELS = {
-    "matmul": Kernel(Spec("np.matmul({0}, {1})", (0, 1), shape=lambda a, b: (a[0], b[1])),
-                     (Spec("np.matmul({0}, {3}.T)", (0, 3),  # Ā = Ȳ·Bᵀ
+    "matmul": Kernel(Spec("np.matmul({0}, {1}{out})", (0, 1), shape=lambda a, b: (a[0], b[1])),
+                     (Spec("np.matmul({0}, {3}.T{out})", (0, 3),  # Ā = Ȳ·Bᵀ
                            shape=lambda g, b: (g[0], b[0])),
-                      Spec("np.matmul({2}.T, {0})", (2, 0),  # B̄ = Aᵀ·Ȳ
+                      Spec("np.matmul({2}.T, {0}{out})", (2, 0),  # B̄ = Aᵀ·Ȳ
                            shape=lambda a, g: (a[1], g[1])))),
     "add": Kernel(Spec("np.add({0}, {1}{out})", (0, 1), (0, 1)),
                   (_alias_of_g(), _alias_of_g())),

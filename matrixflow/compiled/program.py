@@ -41,12 +41,14 @@ class Program:
     parameter]); `source` is the schedule, one NumPy call per line.
     """
 
-    def __init__(self, source, namespace, lines):
+    def __init__(self, source, namespace, lines, buffer_bytes=0):
         self.source = source
+        self.buffer_bytes = buffer_bytes  # the arrays it allocated once, reused every call
         self.lines = lines  # the op that each generated line runs, by line number (for errors)
         code = compile(source, "<matrixflow replay>", "exec")
         exec(code, namespace)
         self.run = namespace["replayed_step"]
+        self.private = None  # per parameter: its gradient needs no check before handing out
 
     def __str__(self) -> str:
         return self.source
@@ -93,7 +95,7 @@ def record(root, outputs, inputs, parameters):
     grads = [gradients.get(id(node), "None") for node in parameters]
     program.plan.add(Line(None, f"return {returns[0]}, [{', '.join(returns[1:])}], "
                                 f"[{', '.join(grads)}]",
-                          [*returns, *(g for g in grads if g != "None")]))
+                          [*returns, *(g for g in grads if g != "None")], storage=None))
     header = "def replayed_step(inputs, parameters):"
     if program.kernels:  # run it once as written, to learn every gradient's shape and dtype
         probed = {}
@@ -105,8 +107,29 @@ def record(root, outputs, inputs, parameters):
         for line in program.plan.lines:
             if line.name is not None:
                 line.meta = program.plan.meta.get(line.name)
-    source, lines = program.plan.source(header)
-    return Program(source, program.namespace, lines)
+    buffers = {} if program.kernels else None
+    source, lines = program.plan.source(header, buffers=buffers)
+    for key, (shape, dtype) in (buffers or {}).items():  # allocated once, reused every call
+        program.namespace[key] = np.empty(shape, dtype)
+    compiled = Program(source, program.namespace, lines,
+                       sum(program.namespace[key].nbytes for key in buffers or ()))
+    compiled.private = _private(program.plan, returns, grads, parameters)
+    return compiled
+
+
+def _private(plan, returns, grads, parameters):
+    """Per parameter: whether its gradient is known to be an array of its own, of its dtype
+    (a fresh result no other returned name may share), so it is handed out without a check."""
+    storages, owned = plan.storages, plan.owned
+    private = []
+    for k, name in enumerate(grads):
+        refs = storages.get(name)
+        others = [n for n in [*returns, *grads[:k], *grads[k + 1:]] if n != "None"]
+        meta = plan.meta.get(name)
+        private.append(bool(refs) and all(r in owned for r in refs)
+                       and not any(refs & storages.get(n, frozenset()) for n in others)
+                       and meta is not None and meta[1] == parameters[k].data.dtype)
+    return private
 
 
 class _Recorder:
@@ -138,7 +161,7 @@ class _Recorder:
                 line.template, line.storage = argument, "alias"
             else:
                 axis = _sum_axis(meta[0], shape)
-                line.template = f"np.add.reduce({argument}, axis={axis}, keepdims=True)"
+                line.template = f"np.add.reduce({argument}, axis={axis}, keepdims=True{{out}})"
                 line.storage = "fresh"
 
     def constant(self, value, label):

@@ -64,8 +64,9 @@ class Replay:
 
     # ---- calling -------------------------------------------------------------------------------
     def __call__(self, *inputs):
-        arrays = [_array(x, k) for k, x in enumerate(inputs)]
-        signature = tuple((a.__class__, a.shape, a.dtype.str) for a in arrays)
+        arrays = [x if x.__class__ is np.ndarray and x.ndim == 2 and x.dtype.kind == "f"
+                  else _array(x, k) for k, x in enumerate(inputs)]
+        signature = tuple([(a.__class__, a.shape, a.dtype) for a in arrays])
         program = self.programs.get(signature)
         if program is None:
             return self._trace(arrays, signature)
@@ -73,7 +74,7 @@ class Replay:
         if self.check_every is not None and self.calls % self.check_every == 0:
             return self._checked(program, arrays)
         loss, outputs, gradients = self._run(program, arrays)
-        _accumulate(self.parameters, gradients)
+        _accumulate(self.parameters, gradients, program.private)
         del gradients
         return self._result(loss, outputs)
 
@@ -180,19 +181,21 @@ def _parameters_below(root, inputs):
     return found
 
 
-def _accumulate(parameters, gradients):
+def _accumulate(parameters, gradients, private):
     """p.grad += ∂L/∂p as backward adds it: a gradient array handed out is the parameter's
-    own (copied when the program returned one array for two, or a view), of its dtype."""
+    own (copied when the program may have returned one array for two, or a view), of its
+    dtype; `private` marks those the program knows to be so."""
     for k in range(len(gradients)):  # (enumerate's tuple would hold one more reference)
         gradient = gradients[k]
         if gradient is None:
             continue
         p = parameters[k]
-        if gradient.dtype != p.data.dtype:
-            gradient = gradient.astype(p.data.dtype)
-        elif gradient.base is not None or not getattr(gradient.flags, "writeable", True) \
-                or getrefcount(gradient) > 3:  # the list, this local, the argument
-            gradient = gradient.copy()
+        if not private[k]:
+            if gradient.dtype != p.data.dtype:
+                gradient = gradient.astype(p.data.dtype)
+            elif gradient.base is not None or not getattr(gradient.flags, "writeable", True) \
+                    or getrefcount(gradient) > 3:  # the list, this local, the argument
+                gradient = gradient.copy()
         p.grad = gradient if p.grad is None else p.grad + gradient
 
 
