@@ -198,7 +198,13 @@ def suite_gpu(rounds):
     return reports
 
 
-SUITES = {"workloads": suite_workloads, "overhead": suite_overhead,
+def suite_memory(rounds):
+    from . import replay_memory
+
+    return [(replay_memory.table(replay_memory.report()), [], "")]
+
+
+SUITES = {"workloads": suite_workloads, "overhead": suite_overhead, "memory": suite_memory,
           "estimators": suite_estimators, "gpu": suite_gpu}
 
 
