@@ -32,11 +32,15 @@ def _arrays(values):
 def test_mlp_steps_update_the_same_parameters(sizes, batch):
     numpy_step = workloads.mlp_numpy(sizes, batch)
     mf_step = workloads.mlp_matrixflow(sizes, batch)
+    replay_step = workloads.mlp_replay(sizes, batch)
     torch_step = workloads.mlp_torch(torch, sizes, batch)
-    for step in (numpy_step, mf_step, torch_step):
+    for step in (numpy_step, mf_step, replay_step, torch_step):
         step()
         step()
+        step()  # the third is replayed
     reference = _parameters(numpy_step)
+    for a, b in zip(_parameters(mf_step), _parameters(replay_step)):
+        assert np.array_equal(a, b)  # the replay is the eager step, bit for bit
     for other in (_parameters(mf_step), _parameters(torch_step)):
         for a, b in zip(reference, other):
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
@@ -56,8 +60,10 @@ def _parameters(step):
 def test_rnn_steps_update_the_same_parameters():
     steps = [workloads.rnn_numpy(batch=4, steps=6, features=3, hidden=5),
              workloads.rnn_matrixflow(batch=4, steps=6, features=3, hidden=5),
+             workloads.rnn_replay(batch=4, steps=6, features=3, hidden=5),
              workloads.rnn_torch(torch, batch=4, steps=6, features=3, hidden=5)]
     for step in steps:
+        step()
         step()
     reference = _parameters(steps[0])
     for step in steps[1:]:
@@ -66,8 +72,10 @@ def test_rnn_steps_update_the_same_parameters():
 
 
 def test_chain_steps_update_the_same_input():
-    steps = [workloads.chain_numpy(), workloads.chain_matrixflow(), workloads.chain_torch(torch)]
+    steps = [workloads.chain_numpy(), workloads.chain_matrixflow(), workloads.chain_replay(),
+             workloads.chain_torch(torch)]
     for step in steps:
+        step()
         step()
     values = [_arrays([dict(zip(s.__code__.co_freevars, (c.cell_contents for c in
                                                            s.__closure__)))["x"]])[0]
