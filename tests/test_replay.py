@@ -261,3 +261,20 @@ def test_a_step_that_changes_things_outside_its_tree_is_refused():
     step(np.ones((4, 3)))
     step(np.ones((4, 3)))
     assert step.calls == 1
+
+
+def test_a_parameter_rebound_to_another_precision_traces_again():
+    W, b, fn = _linear_model()
+    X, y = np.ones((4, 3)), np.zeros((4, 2))
+    step = mf.replay(fn)
+    step(X, y)
+    W.data, b.data = W.data.astype(np.float32), b.data.astype(np.float32)
+    W.grad = b.grad = None
+    step(X.astype(np.float32), y.astype(np.float32))
+    assert step.traces == 2 and W.grad.dtype == np.float32
+
+
+def test_inside_no_grad_the_error_says_so():
+    _, _, fn = _linear_model()
+    with mf.no_grad(), pytest.raises(mf.ReplayError, match=r"inside mf\.no_grad"):
+        mf.replay(fn)(np.ones((4, 3)), np.zeros((4, 2)))

@@ -21,6 +21,7 @@ from sys import getrefcount
 
 import numpy as np
 
+from ..grad_mode import is_grad_enabled
 from ..node import Node, _leaf, to_matrix
 from .program import ReplayError, record
 
@@ -61,26 +62,29 @@ class Replay:
         self.traces = 0
         self.calls = 0
         self._tuple = None
+        self._fed = 0  # how many inputs the step takes (the signatures' first entries)
 
     # ---- calling -------------------------------------------------------------------------------
     def __call__(self, *inputs):
         arrays = [x if x.__class__ is np.ndarray and x.ndim == 2 and x.dtype.kind == "f"
                   else _array(x, k) for k, x in enumerate(inputs)]
-        signature = tuple([(a.__class__, a.shape, a.dtype) for a in arrays])
-        program = self.programs.get(signature)
+        parameters = None if self.parameters is None else [p.data for p in self.parameters]
+        program = self.programs.get(_signature(arrays, parameters))
         if program is None:
-            return self._trace(arrays, signature)
+            return self._trace(arrays)
         self.calls += 1
         if self.check_every is not None and self.calls % self.check_every == 0:
             return self._checked(program, arrays)
-        loss, outputs, gradients = self._run(program, arrays)
+        loss, outputs, gradients = self._run(program, arrays, parameters)
         _accumulate(self.parameters, gradients, program.private)
         del gradients
         return self._result(loss, outputs)
 
-    def _run(self, program, arrays):
+    def _run(self, program, arrays, parameters=None):
+        if parameters is None:
+            parameters = [p.data for p in self.parameters]
         try:
-            return program.run(arrays, [p.data for p in self.parameters])
+            return program.run(arrays, parameters)
         except Exception as exc:  # say which op of the schedule failed, keep the error's type
             op = _failing_op(exc, program)
             if op is None:
@@ -100,15 +104,19 @@ class Replay:
             raise ReplayError(f"replay: the step's loss must be 1×1, got shape {loss.shape}; "
                               "reduce it first (mf.sum, mf.mean, or a loss function)")
         if not loss.requires_grad:
+            inside = "" if is_grad_enabled() else " (it was called inside mf.no_grad())"
             raise ReplayError("replay: nothing below the loss requires grad, so a step has "
-                              "nothing to train; give the parameters requires_grad=True")
+                              "nothing to train; give the parameters requires_grad=True"
+                              + inside)
         loss.backward()
         return leaves, nodes
 
-    def _trace(self, arrays, signature):
+    def _trace(self, arrays):
         leaves, nodes = self._eager(arrays)
         if self.parameters is None:
             self.parameters = _parameters_below(nodes[0], leaves)
+        signature = _signature(arrays, [p.data for p in self.parameters])
+        self._fed = len(arrays)
         self.programs[signature] = record(nodes[0], nodes[1:], leaves, self.parameters)
         self.traces += 1
         return self._result(nodes[0].data, [n.data for n in nodes[1:]])
@@ -151,10 +159,19 @@ class Replay:
 
     def __repr__(self) -> str:
         name = getattr(self.fn, "__qualname__", repr(self.fn))
-        shapes = "; ".join(", ".join(f"{s[0]}×{s[1]}" if len(s) == 2 else str(s)
-                                     for _, s, _ in sig) for sig in self.programs)
+        shapes = "; ".join(", ".join(f"{s[0]}×{s[1]}" for _, s, _ in sig[:self._fed])
+                           for sig in self.programs)
         return (f"<replay of {name}: {self.traces} trace(s) [{shapes or 'none yet'}], "
                 f"{self.calls} replayed call(s)>")
+
+
+def _signature(arrays, parameters):
+    """What a schedule is made for: each input's and parameter's array type, shape and dtype
+    (a parameter rebound to another shape or precision traces again, as a new input does)."""
+    key = tuple([(a.__class__, a.shape, a.dtype) for a in arrays])
+    if parameters is None:
+        return key
+    return key + tuple([(a.__class__, a.shape, a.dtype) for a in parameters])
 
 
 def _array(x, position):
