@@ -23,7 +23,8 @@ import numpy as np
 from ..graph import DETACHED, OUTSIDE_THE_TREE
 from ..ops import operands as _operands
 from ..ops.reduce import sum_to
-from .kernels import KERNELS
+from ..ops.structure import _is_basic, _scatter_add_forward
+from .kernels import KERNELS, stable_sigmoid
 from .plan import Line, Plan
 
 # ops whose attributes hold a draw of randomness made outside the op: a replay would repeat it
@@ -145,7 +146,9 @@ class _Recorder:
         self.input_arrays = {id(node.data) for node in inputs}
         self.scalars = _scalar_leaves()
         self.zero_d = {}
-        self.namespace = {"np": np, "sum_to": sum_to}
+        self.namespace = {"np": np, "sum_to": sum_to,
+                          "scatter_into_zeros": _scatter_add_forward,
+                          "stable_sigmoid": stable_sigmoid}
         self._constants = {}
         self.plan = Plan()
         self.sums = []  # (line, its argument, the operand's shape): sum_to after a kernel
@@ -253,7 +256,12 @@ class _Recorder:
         shape = tuple(operand.data.shape)
         spec = kernel.rules[position] if kernel is not None else None
         result = plan.temp()
-        if spec is not None:
+        if self.kernels and op.name == "getitem" and _is_basic(node.attrs["index"]):
+            # Ā = S*(Ȳ), for two slices: scatter_add's own forward, without the op's dispatch
+            index = self.constant(node.attrs["index"], "index")
+            plan.add(Line(result, f"scatter_into_zeros({args[0]}, {index}, {shape})",
+                          (args[0],), op.name))
+        elif spec is not None:
             meta = self._rule_meta(spec, args)
             plan.add(Line(result, spec.template.format(*args, out="{out}"),
                           [args[i] for i in spec.reads], op.name,
