@@ -48,6 +48,7 @@ from ._persistence import (
 from ._sparse import ACCEPT_SPARSE, first_product, issparse, refuse_on_device
 from ._training import (
     InvalidParameterError,
+    batch_step,
     check_finite,
     check_params,
     fit_stochastic,
@@ -57,6 +58,7 @@ from ._training import (
     require_device,
     start_history,
     validate_sample_weight,
+    weighting,
 )
 
 ACTIVATIONS = {
@@ -85,7 +87,11 @@ class BaseMLP(BaseEstimator):
     mean the same here.  Solvers "adam" (default), "sgd" and "lbfgs".  Besides scikit-learn's
     methods: `save(path)` writes an .npz file and `Estimator.load(path)` reads it back.
     `device` ("cpu", "cuda" or "cuda:N") is where fit and predict compute (CuPy for a GPU);
-    the fitted attributes are NumPy arrays wherever they were computed.
+    the fitted attributes are NumPy arrays wherever they were computed.  `replay` (default
+    True): the stochastic solvers run each batch's forward and backward as one `mf.replay` of
+    the step, traced on the first batch of each size and replayed after — the same bits as
+    replay=False, which builds the tree eagerly on every batch; lbfgs and sparse X always run
+    eagerly.
     """
 
     _FITTED = FITTED
@@ -96,7 +102,7 @@ class BaseMLP(BaseEstimator):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 device="cpu"):
+                 device="cpu", replay=True):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -121,6 +127,7 @@ class BaseMLP(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.device = device
+        self.replay = replay
 
     # ---- scikit-learn's API ----------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
@@ -238,21 +245,52 @@ class BaseMLP(BaseEstimator):
             return np.nan
         return metric(y, prediction, sample_weight=sample_weight)
 
-    def _objective(self, parameters, X, y, weights):
-        """(tree of the objective to differentiate, the loss scikit-learn reports) on a batch."""
+    def _tree(self, parameters):
+        """The function of a batch's inputs that builds the objective scikit-learn descends, the
+        same in both ways a batch runs (eager or replayed, _training.batch_step): X, y, and for
+        a weighted batch the weights' column and the data and penalty scales (1×1, from
+        `_weighting`); it returns (objective, *the nodes whose values `_reported` reads)."""
         count = len(self.coefs_)
         W, b = parameters[:count], parameters[count:]
-        total_weight = X.shape[0] if weights is None else weights.sum()
-        Z = self._forward(X, W, b, output_activation=False)
-        objective, reported = self._loss(Z, y, weights, total_weight)
-        squares = sum(float(np.dot(c.ravel(), c.ravel())) for c in self.coefs_)
+        numerator = self._numerator()
+
+        def tree(X, y, weights=None, data_scale=None, penalty_scale=None):
+            n = X.shape[0]  # a shape: a batch of another size is traced again
+            Z = self._forward(X, W, b, output_activation=False)
+            data_term, shown = self._loss(Z, y, weights)
+            objective = data_term * (numerator / n if data_scale is None else data_scale)
+            if self.alpha:
+                penalty = mf.sum(W[0] * W[0])
+                for w in W[1:]:
+                    penalty = penalty + mf.sum(w * w)
+                scale = 0.5 * self.alpha / n if penalty_scale is None else penalty_scale
+                objective = objective + penalty * scale
+            return (objective, *shown)
+
+        return tree
+
+    def _weighting(self, weights):
+        """A weighted batch's inputs after X and y (_training.weighting), as `_tree` reads them."""
+        numerator = self._numerator()
+        scales = [lambda total: numerator / total]
         if self.alpha:
-            penalty = mf.sum(W[0] * W[0])
-            for w in W[1:]:
-                penalty = penalty + mf.sum(w * w)
-            objective = objective + penalty * (0.5 * self.alpha / total_weight)
+            scales.append(lambda total: 0.5 * self.alpha / total)
+        return weighting(weights, scales)
+
+    def _numerator(self):
+        """c in the data term's c·loss / n (½ for the squared error)."""
+        return 1.0
+
+    def _reported_loss(self, values, y, weights, squares):
+        """The loss scikit-learn reports for a batch, from the values of `_tree`'s nodes and
+        Σ‖Wᵢ‖² before the step."""
+        total_weight = y.shape[0] if weights is None else weights.sum()
+        reported = self._reported(values, y, weights)
         reported += (0.5 * self.alpha) * squares / total_weight
-        return objective, float(reported)
+        return float(reported)
+
+    def _squares(self):
+        return sum(float(np.dot(c.ravel(), c.ravel())) for c in self.coefs_)
 
     # ---- fitting -------------------------------------------------------------------------------
     def _fit(self, X, y, sample_weight, incremental):
@@ -291,13 +329,16 @@ class BaseMLP(BaseEstimator):
                     self._optimizer = make_solver(self, parameters)
                 self._optimizer.params = parameters
 
+                step = batch_step(self, self._tree(parameters), parameters, not issparse(X))
+
                 def train_batch(X_batch, y_batch, w_batch):
-                    objective, reported = self._objective(parameters, X_batch, y_batch, w_batch)
+                    squares = self._squares()
                     for p in parameters:
                         p.grad = None
-                    objective.backward()
+                    _, *shown = step(X_batch, y_batch, *self._weighting(w_batch))
                     self._optimizer.step()
-                    return reported
+                    return self._reported_loss([v.data for v in shown], y_batch, w_batch,
+                                               squares)
 
                 fit_stochastic(self, X, y, sample_weight, incremental, train_batch)
             check_finite(parameters)
@@ -361,14 +402,17 @@ class BaseMLP(BaseEstimator):
                 start += size
 
         evaluated = {}  # the point last evaluated and the loss reported there
+        step = batch_step(self, self._tree(parameters), parameters, replay=False)  # (eager)
+        inputs = self._weighting(weights)
 
         def objective_and_gradient(packed):
             unpack(packed)
-            objective, reported = self._objective(parameters, X, y, weights)
-            evaluated.update(x=packed.copy(), loss=reported)
+            squares = self._squares()
             for p in parameters:
                 p.grad = None
-            objective.backward()
+            objective, *shown = step(X, y, *inputs)
+            evaluated.update(x=packed.copy(), loss=self._reported_loss(
+                [v.data for v in shown], y, weights, squares))
             return objective.item(), np.concatenate([to_device(p.grad, "cpu").ravel()
                                                      for p in parameters])
 
@@ -397,4 +441,5 @@ class BaseMLP(BaseEstimator):
                           f"iterations (max_iter={self.max_iter}) or scale the data.",
                           ConvergenceWarning, stacklevel=4)  # _fit_lbfgs ← _fit ← fit ← caller
         self.n_iter_ = min(result.nit, self.max_iter)
-        self.loss_ = self._objective(parameters, X, y, weights)[1]
+        objective_and_gradient(result.x)  # the loss reported at the point L-BFGS returns
+        self.loss_ = evaluated["loss"]

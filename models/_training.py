@@ -18,7 +18,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches, shuffle
 
+import matrixflow as mf
 from matrixflow.backend import check_device, is_cupy_array, parse_device, to_device
+from matrixflow.node import _leaf
 
 from ._solvers import SklearnAdam, SklearnSGD
 
@@ -100,6 +102,7 @@ CONSTRAINTS = {
     "random_state": _RANDOM_STATE,
     "hidden_layer_sizes": _SIZES,
     "device": (_is_device, "'cpu', 'cuda' or 'cuda:N'"),
+    "replay": _BOOLEAN,
 }
 
 
@@ -142,6 +145,42 @@ def make_solver(estimator, params, solver=None):
                           estimator.momentum, estimator.nesterovs_momentum, estimator.power_t)
     return SklearnAdam(params, estimator.learning_rate_init, estimator.beta_1, estimator.beta_2,
                        estimator.epsilon)
+
+
+def batch_step(estimator, tree, parameters, replay=True):
+    """The step that runs a batch's forward and backward: `step(*arrays)` builds
+    `tree(*inputs)` — a tuple (loss, *nodes) — adds ∂loss/∂p to each parameter's grad and
+    returns the tuple (its nodes' `.data` are the values).  With the estimator's replay=True
+    (and `replay`, False for what a replay cannot take, e.g. sparse X) it is one `mf.replay`
+    of `tree`, traced on the first batch of each shape and replayed after; otherwise the tree
+    is built eagerly on each batch.  The same function in both ways, so the same bits."""
+    if estimator.replay and replay:
+        return mf.replay(tree, parameters=parameters)
+
+    def eager(*arrays):
+        nodes = tree(*(a if issparse_like(a) else _leaf(a) for a in arrays))
+        nodes[0].backward()
+        return nodes
+
+    return eager
+
+
+def issparse_like(a) -> bool:
+    """A SciPy (or CuPy) sparse matrix: it stays as it is, not a leaf (first_product takes it)."""
+    return hasattr(a, "tocsr")
+
+
+def weighting(weights, scales):
+    """A weighted batch's inputs besides its data: the weights as a column, and each
+    scale(Σweights) — the number the tree multiplies by — as a 1×1 array of that number's own
+    type (it multiplies as the number did).  [] without weights: n is then the batch's shape."""
+    if weights is None:
+        return []
+    total_weight = weights.sum()
+    if total_weight == 0:  # as np.average says for scikit-learn's MLP
+        raise ZeroDivisionError("Weights sum to zero, can't be normalized (a batch whose "
+                                "sample_weight is all zero)")
+    return [weights[:, None], *(scale(total_weight).reshape(1, 1) for scale in scales)]
 
 
 def validate_sample_weight(sample_weight, n_samples, dtype):
