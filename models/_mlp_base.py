@@ -18,15 +18,11 @@ and how it predicts and scores.
 
 from __future__ import annotations
 
-import time
-import warnings
 from itertools import pairwise
 from numbers import Integral
 
 import numpy as np
-import scipy.optimize
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -34,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 import matrixflow as mf
 from matrixflow.backend import to_device
 
+from ._lbfgs import fit_lbfgs
 from ._persistence import (
     check_loaded,
     check_positive_int,
@@ -322,7 +319,7 @@ class BaseMLP(BaseEstimator):
         try:  # (inline, not a method: the warnings' stacklevels count these frames)
             parameters = self._parameters()
             if self.solver == "lbfgs":
-                self._fit_lbfgs(parameters, *on_device(self.device, X, y.astype(X.dtype),
+                fit_lbfgs(self, parameters, *on_device(self.device, X, y.astype(X.dtype),
                                                        sample_weight))
             else:
                 if not incremental or not hasattr(self, "_optimizer"):
@@ -387,59 +384,3 @@ class BaseMLP(BaseEstimator):
     def _restore(self, snapshot):
         for target, saved in zip(self.coefs_ + self.intercepts_, snapshot):
             target[...] = saved
-
-    def _fit_lbfgs(self, parameters, X, y, weights):
-        """L-BFGS-B on the same objective as the stochastic solvers (its gradient by backward)."""
-        shapes = [p.shape for p in parameters]
-        sizes = [int(np.prod(s)) for s in shapes]
-
-        device = self.device  # L-BFGS-B works on the host: its vector crosses each evaluation
-
-        def unpack(packed):
-            start = 0
-            for p, size, shape in zip(parameters, sizes, shapes):
-                p.data[...] = to_device(packed[start:start + size].reshape(shape), device)
-                start += size
-
-        evaluated = {}  # the point last evaluated and the loss reported there
-        step = batch_step(self, self._tree(parameters), parameters, replay=False)  # (eager)
-        inputs = self._weighting(weights)
-
-        def objective_and_gradient(packed):
-            unpack(packed)
-            squares = self._squares()
-            for p in parameters:
-                p.grad = None
-            objective, *shown = step(X, y, *inputs)
-            evaluated.update(x=packed.copy(), loss=self._reported_loss(
-                [v.data for v in shown], y, weights, squares))
-            return objective.item(), np.concatenate([to_device(p.grad, "cpu").ravel()
-                                                     for p in parameters])
-
-        iteration = {"count": 0, "started": time.perf_counter()}
-
-        def print_iteration(intermediate_result):
-            """verbose: one line per L-BFGS iteration, as the stochastic solvers print per
-            epoch (the loss is the one loss_ reports, at the iteration's point)."""
-            if not np.array_equal(intermediate_result.x, evaluated.get("x")):
-                objective_and_gradient(intermediate_result.x)
-            iteration["count"] += 1
-            now = time.perf_counter()
-            print(f"Iteration {iteration['count']}, loss = {evaluated['loss']:.8f}, "
-                  f"time = {now - iteration['started']:.3f} s")
-            iteration["started"] = now
-
-        packed = np.concatenate([to_device(p.data, "cpu").ravel() for p in parameters])
-        result = scipy.optimize.minimize(
-            objective_and_gradient, packed, method="L-BFGS-B", jac=True,
-            callback=print_iteration if self.verbose else None,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
-        unpack(result.x)
-        if result.status != 0:
-            warnings.warn(f"lbfgs failed to converge after {result.nit} iteration(s) "
-                          f"(status={result.status}): {result.message}. Increase the number of "
-                          f"iterations (max_iter={self.max_iter}) or scale the data.",
-                          ConvergenceWarning, stacklevel=4)  # _fit_lbfgs ← _fit ← fit ← caller
-        self.n_iter_ = min(result.nit, self.max_iter)
-        objective_and_gradient(result.x)  # the loss reported at the point L-BFGS returns
-        self.loss_ = evaluated["loss"]
