@@ -35,8 +35,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     See sklearn.neural_network.MLPRegressor for each parameter; all of them mean the same here.
     Losses "squared_error" (default) and "poisson" (exp output); solvers "adam" (default),
     "sgd" and "lbfgs".  `device` ("cpu", "cuda", "cuda:N") is where fit and predict compute;
-    coefs_ and intercepts_ are NumPy arrays wherever.  Besides scikit-learn's methods:
-    `save(path)` writes an .npz file and `MLPRegressor.load(path)` reads it back.
+    coefs_ and intercepts_ are NumPy arrays wherever.  `replay` (default True): adam's and
+    sgd's batches run as one `mf.replay` of the step, bit for bit what replay=False (the tree
+    built eagerly on each batch) fits; lbfgs and sparse X run eagerly.  Besides scikit-learn's
+    methods: `save(path)` writes an .npz file and `MLPRegressor.load(path)` reads it back.
     """
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
@@ -147,8 +149,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     here.  Several classes get a softmax output; two classes, or several labels (y an
     indicator matrix), a logistic one, as scikit-learn's.  The loss is the log-loss; `score`
     is the accuracy; `predict_proba` gives one column per class in the order of `classes_`.
-    `device` ("cpu", "cuda", "cuda:N") is where fit and predict compute.  Besides
-    scikit-learn's methods: `save(path)` and `MLPClassifier.load(path)`.
+    `device` ("cpu", "cuda", "cuda:N") is where fit and predict compute.  `replay` (default
+    True): adam's and sgd's batches run as one `mf.replay` of the step, bit for bit what
+    replay=False fits (lbfgs and sparse X run eagerly).  Besides scikit-learn's methods:
+    `save(path)` and `MLPClassifier.load(path)`.
     """
 
     _FITTED = (*FITTED, "classes_", "_label_type")
