@@ -192,3 +192,12 @@ def test_saved_models_keep_replay_and_old_files_without_it_load(tmp_path):
     old = MLPRegressor.load(tmp_path / "old.npz")
     assert old.replay is True
     assert np.array_equal(old.predict(X), model.predict(X))
+
+
+def test_many_to_one_truncation_runs_eagerly(replays):
+    """Its cut-off states are below no output: the replay would keep their first values."""
+    X, y = _sequences()
+    models = [_fit(RNNRegressor(hidden_size=4, bptt_truncate=2, max_iter=3, batch_size=16,
+                                random_state=0, replay=r), "fit", X, y) for r in (True, False)]
+    assert not replays
+    _same_history(*models)
