@@ -115,7 +115,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             predicted = values[0]
             return np.average(_xlogy(y, y / predicted) - y + predicted, weights=weights,
                               axis=0).sum()
-        return 0.5 * np.average((y - values[0]) ** 2, weights=weights, axis=0).mean()
+        squares = (y - values[0]) ** 2
+        if weights is None:  # np.average's own path without weights, without its checks
+            return 0.5 * squares.mean(axis=0).mean()
+        return 0.5 * np.average(squares, weights=weights, axis=0).mean()
 
 
 # the output scikit-learn gives each kind of target (LabelBinarizer's y_type_)
