@@ -2,8 +2,9 @@
 
 Both sides train the same network on the same data for the same number of epochs (the
 stopping rule is switched off with n_iter_no_change=inf), so a ratio compares the cost of the
-same work.  scikit-learn's MLP backprop is hand-written NumPy: for this job on one CPU it is the
-limit.
+same work.  matrixflow's rows time replay=True (the default: each batch's step replayed) and
+replay=False (the tree built eagerly on each batch).  scikit-learn's MLP backprop is
+hand-written NumPy: for this job on one CPU it is the limit.
 """
 
 from __future__ import annotations
@@ -46,7 +47,10 @@ def mlp_jobs(X, y, **params):
     params = {"random_state": 0, "n_iter_no_change": np.inf, **params}
     return {
         "scikit-learn MLPRegressor.fit": _quietly(lambda: SklearnMLP(**params).fit(X, y)),
-        "matrixflow MLPRegressor.fit": _quietly(lambda: MLPRegressor(**params).fit(X, y)),
+        "matrixflow MLPRegressor.fit (replay)": _quietly(
+            lambda: MLPRegressor(**params).fit(X, y)),
+        "matrixflow MLPRegressor.fit (replay=False)": _quietly(
+            lambda: MLPRegressor(replay=False, **params).fit(X, y)),
     }
 
 
@@ -74,9 +78,10 @@ def rnn_jobs(X, y, hidden, batch, epochs, cell="rnn"):
     n, _, features = X.shape
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y[:, None])
 
-    def matrixflow_fit():
+    def matrixflow_fit(replay=True):
         return RNNRegressor(hidden_size=hidden, batch_size=batch, max_iter=epochs, alpha=0.0,
-                            n_iter_no_change=np.inf, random_state=0, cell=cell).fit(X, y)
+                            n_iter_no_change=np.inf, random_state=0, cell=cell,
+                            replay=replay).fit(X, y)
 
     def torch_fit():
         torch.manual_seed(0)
@@ -94,4 +99,6 @@ def rnn_jobs(X, y, hidden, batch, epochs, cell="rnn"):
                 optimizer.step()
 
     return {torch_label(cell): torch_fit,
-            f"matrixflow RNNRegressor(cell={cell!r}).fit": _quietly(matrixflow_fit)}
+            f"matrixflow RNNRegressor(cell={cell!r}).fit (replay)": _quietly(matrixflow_fit),
+            f"matrixflow RNNRegressor(cell={cell!r}).fit (replay=False)": _quietly(
+                lambda: matrixflow_fit(replay=False))}

@@ -18,15 +18,11 @@ and how it predicts and scores.
 
 from __future__ import annotations
 
-import time
-import warnings
 from itertools import pairwise
 from numbers import Integral
 
 import numpy as np
-import scipy.optimize
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -34,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 import matrixflow as mf
 from matrixflow.backend import to_device
 
+from ._lbfgs import fit_lbfgs
 from ._persistence import (
     check_loaded,
     check_positive_int,
@@ -48,6 +45,7 @@ from ._persistence import (
 from ._sparse import ACCEPT_SPARSE, first_product, issparse, refuse_on_device
 from ._training import (
     InvalidParameterError,
+    batch_step,
     check_finite,
     check_params,
     fit_stochastic,
@@ -57,6 +55,7 @@ from ._training import (
     require_device,
     start_history,
     validate_sample_weight,
+    weighting,
 )
 
 ACTIVATIONS = {
@@ -85,7 +84,11 @@ class BaseMLP(BaseEstimator):
     mean the same here.  Solvers "adam" (default), "sgd" and "lbfgs".  Besides scikit-learn's
     methods: `save(path)` writes an .npz file and `Estimator.load(path)` reads it back.
     `device` ("cpu", "cuda" or "cuda:N") is where fit and predict compute (CuPy for a GPU);
-    the fitted attributes are NumPy arrays wherever they were computed.
+    the fitted attributes are NumPy arrays wherever they were computed.  `replay` (default
+    True): the stochastic solvers run each batch's forward and backward as one `mf.replay` of
+    the step, traced on the first batch of each size and replayed after — the same bits as
+    replay=False, which builds the tree eagerly on every batch; lbfgs and sparse X always run
+    eagerly.
     """
 
     _FITTED = FITTED
@@ -96,7 +99,7 @@ class BaseMLP(BaseEstimator):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 device="cpu"):
+                 device="cpu", replay=True):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -121,6 +124,7 @@ class BaseMLP(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.device = device
+        self.replay = replay
 
     # ---- scikit-learn's API ----------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
@@ -238,21 +242,52 @@ class BaseMLP(BaseEstimator):
             return np.nan
         return metric(y, prediction, sample_weight=sample_weight)
 
-    def _objective(self, parameters, X, y, weights):
-        """(tree of the objective to differentiate, the loss scikit-learn reports) on a batch."""
+    def _tree(self, parameters):
+        """The function of a batch's inputs that builds the objective scikit-learn descends, the
+        same in both ways a batch runs (eager or replayed, _training.batch_step): X, y, and for
+        a weighted batch the weights' column and the data and penalty scales (1×1, from
+        `_weighting`); it returns (objective, *the nodes whose values `_reported` reads)."""
         count = len(self.coefs_)
         W, b = parameters[:count], parameters[count:]
-        total_weight = X.shape[0] if weights is None else weights.sum()
-        Z = self._forward(X, W, b, output_activation=False)
-        objective, reported = self._loss(Z, y, weights, total_weight)
-        squares = sum(float(np.dot(c.ravel(), c.ravel())) for c in self.coefs_)
+        numerator = self._numerator()
+
+        def tree(X, y, weights=None, data_scale=None, penalty_scale=None):
+            n = X.shape[0]  # a shape: a batch of another size is traced again
+            Z = self._forward(X, W, b, output_activation=False)
+            data_term, shown = self._loss(Z, y, weights)
+            objective = data_term * (numerator / n if data_scale is None else data_scale)
+            if self.alpha:
+                penalty = mf.sum(W[0] * W[0])
+                for w in W[1:]:
+                    penalty = penalty + mf.sum(w * w)
+                scale = 0.5 * self.alpha / n if penalty_scale is None else penalty_scale
+                objective = objective + penalty * scale
+            return (objective, *shown)
+
+        return tree
+
+    def _weighting(self, weights):
+        """A weighted batch's inputs after X and y (_training.weighting), as `_tree` reads them."""
+        numerator = self._numerator()
+        scales = [lambda total: numerator / total]
         if self.alpha:
-            penalty = mf.sum(W[0] * W[0])
-            for w in W[1:]:
-                penalty = penalty + mf.sum(w * w)
-            objective = objective + penalty * (0.5 * self.alpha / total_weight)
+            scales.append(lambda total: 0.5 * self.alpha / total)
+        return weighting(weights, scales)
+
+    def _numerator(self):
+        """c in the data term's c·loss / n (½ for the squared error)."""
+        return 1.0
+
+    def _reported_loss(self, values, y, weights, squares):
+        """The loss scikit-learn reports for a batch, from the values of `_tree`'s nodes and
+        Σ‖Wᵢ‖² before the step."""
+        total_weight = y.shape[0] if weights is None else weights.sum()
+        reported = self._reported(values, y, weights)
         reported += (0.5 * self.alpha) * squares / total_weight
-        return objective, float(reported)
+        return float(reported)
+
+    def _squares(self):
+        return sum(float(np.dot(c.ravel(), c.ravel())) for c in self.coefs_)
 
     # ---- fitting -------------------------------------------------------------------------------
     def _fit(self, X, y, sample_weight, incremental):
@@ -284,20 +319,23 @@ class BaseMLP(BaseEstimator):
         try:  # (inline, not a method: the warnings' stacklevels count these frames)
             parameters = self._parameters()
             if self.solver == "lbfgs":
-                self._fit_lbfgs(parameters, *on_device(self.device, X, y.astype(X.dtype),
+                fit_lbfgs(self, parameters, *on_device(self.device, X, y.astype(X.dtype),
                                                        sample_weight))
             else:
                 if not incremental or not hasattr(self, "_optimizer"):
                     self._optimizer = make_solver(self, parameters)
                 self._optimizer.params = parameters
 
+                step = batch_step(self, self._tree(parameters), parameters, not issparse(X))
+
                 def train_batch(X_batch, y_batch, w_batch):
-                    objective, reported = self._objective(parameters, X_batch, y_batch, w_batch)
+                    squares = self._squares()
                     for p in parameters:
                         p.grad = None
-                    objective.backward()
+                    _, *shown = step(X_batch, y_batch, *self._weighting(w_batch))
                     self._optimizer.step()
-                    return reported
+                    return self._reported_loss([v.data for v in shown], y_batch, w_batch,
+                                               squares)
 
                 fit_stochastic(self, X, y, sample_weight, incremental, train_batch)
             check_finite(parameters)
@@ -346,55 +384,3 @@ class BaseMLP(BaseEstimator):
     def _restore(self, snapshot):
         for target, saved in zip(self.coefs_ + self.intercepts_, snapshot):
             target[...] = saved
-
-    def _fit_lbfgs(self, parameters, X, y, weights):
-        """L-BFGS-B on the same objective as the stochastic solvers (its gradient by backward)."""
-        shapes = [p.shape for p in parameters]
-        sizes = [int(np.prod(s)) for s in shapes]
-
-        device = self.device  # L-BFGS-B works on the host: its vector crosses each evaluation
-
-        def unpack(packed):
-            start = 0
-            for p, size, shape in zip(parameters, sizes, shapes):
-                p.data[...] = to_device(packed[start:start + size].reshape(shape), device)
-                start += size
-
-        evaluated = {}  # the point last evaluated and the loss reported there
-
-        def objective_and_gradient(packed):
-            unpack(packed)
-            objective, reported = self._objective(parameters, X, y, weights)
-            evaluated.update(x=packed.copy(), loss=reported)
-            for p in parameters:
-                p.grad = None
-            objective.backward()
-            return objective.item(), np.concatenate([to_device(p.grad, "cpu").ravel()
-                                                     for p in parameters])
-
-        iteration = {"count": 0, "started": time.perf_counter()}
-
-        def print_iteration(intermediate_result):
-            """verbose: one line per L-BFGS iteration, as the stochastic solvers print per
-            epoch (the loss is the one loss_ reports, at the iteration's point)."""
-            if not np.array_equal(intermediate_result.x, evaluated.get("x")):
-                objective_and_gradient(intermediate_result.x)
-            iteration["count"] += 1
-            now = time.perf_counter()
-            print(f"Iteration {iteration['count']}, loss = {evaluated['loss']:.8f}, "
-                  f"time = {now - iteration['started']:.3f} s")
-            iteration["started"] = now
-
-        packed = np.concatenate([to_device(p.data, "cpu").ravel() for p in parameters])
-        result = scipy.optimize.minimize(
-            objective_and_gradient, packed, method="L-BFGS-B", jac=True,
-            callback=print_iteration if self.verbose else None,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
-        unpack(result.x)
-        if result.status != 0:
-            warnings.warn(f"lbfgs failed to converge after {result.nit} iteration(s) "
-                          f"(status={result.status}): {result.message}. Increase the number of "
-                          f"iterations (max_iter={self.max_iter}) or scale the data.",
-                          ConvergenceWarning, stacklevel=4)  # _fit_lbfgs ← _fit ← fit ← caller
-        self.n_iter_ = min(result.nit, self.max_iter)
-        self.loss_ = self._objective(parameters, X, y, weights)[1]

@@ -15,6 +15,7 @@ from matrixflow.backend import to_device
 
 from ._persistence import check_positive_int, check_solver_state, check_weight
 from ._sequences import check_loaded_input
+from ._training import weighting
 
 LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 NO_BETTER = 0.05  # a training R² below this: the model hardly beats predicting the mean
@@ -104,3 +105,47 @@ def warn_if_no_better_than_the_mean(estimator, fitted):
         "n_iter_no_change, another learning_rate_init or batch_size, standardized X and y "
         "(StandardScaler), or another cell ('rnn', 'lstm', 'gru').",
         ConvergenceWarning, stacklevel=4)  # the caller of fit
+
+
+def objective_tree(estimator, seq_len, y):
+    """The function of a batch's inputs (`batch_inputs`) — its steps X[:, t, :], its targets
+    (y, or each step's), and for a weighted batch the weights' column and the data and penalty
+    scales — that builds ½·mean((Ŷ − Y)²) + (α/2n)·Σ‖W‖², the same eager or replayed
+    (_training.batch_step); it returns (objective,)."""
+    n_targets = y.shape[1] if estimator.many_to_many_ else 1
+
+    def tree(*inputs):
+        steps, targets = inputs[:seq_len], inputs[seq_len:seq_len + n_targets]
+        weights, data_scale, penalty_scale = (*inputs[seq_len + n_targets:], None, None,
+                                              None)[:3]
+        outputs = estimator._outputs_of(steps, truncate=estimator.bptt_truncate)
+        n, entries = steps[0].shape[0], len(outputs) * estimator.n_outputs_  # shapes
+        data_term = None
+        for output, target in zip(outputs, targets):
+            if weights is None:
+                term = mf.mse_loss(output, target, reduction="sum")
+            else:
+                term = mf.sum(weights * (output - target) ** 2)
+            data_term = term if data_term is None else data_term + term
+        objective = data_term * (0.5 / (n * entries) if data_scale is None else data_scale)
+        if estimator.alpha:
+            penalty = None
+            for w in estimator._weights():
+                square = mf.sum(w * w)
+                penalty = square if penalty is None else penalty + square
+            scale = 0.5 * estimator.alpha / n if penalty_scale is None else penalty_scale
+            objective = objective + penalty * scale
+        return (objective,)
+
+    return tree
+
+
+def batch_inputs(estimator, X, y, weights):
+    """`objective_tree`'s inputs for a batch: 2-D arrays (each step a view of X, fed as an
+    input, so a replay reads this batch's), and the weighting (_training.weighting)."""
+    steps = [X[:, t, :] for t in range(X.shape[1])]
+    targets = [y[:, t, :] for t in range(y.shape[1])] if estimator.many_to_many_ else [y]
+    entries = len(targets) * estimator.n_outputs_
+    alpha = estimator.alpha
+    scales = [lambda total: 0.5 / (total * entries), lambda total: 0.5 * alpha / total]
+    return [*steps, *targets, *weighting(weights, scales[:2 if alpha else 1])]

@@ -16,9 +16,10 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import gen_batches, shuffle
 
+import matrixflow as mf
 from matrixflow.backend import check_device, is_cupy_array, parse_device, to_device
+from matrixflow.node import _leaf
 
 from ._solvers import SklearnAdam, SklearnSGD
 
@@ -100,6 +101,7 @@ CONSTRAINTS = {
     "random_state": _RANDOM_STATE,
     "hidden_layer_sizes": _SIZES,
     "device": (_is_device, "'cpu', 'cuda' or 'cuda:N'"),
+    "replay": _BOOLEAN,
 }
 
 
@@ -142,6 +144,42 @@ def make_solver(estimator, params, solver=None):
                           estimator.momentum, estimator.nesterovs_momentum, estimator.power_t)
     return SklearnAdam(params, estimator.learning_rate_init, estimator.beta_1, estimator.beta_2,
                        estimator.epsilon)
+
+
+def batch_step(estimator, tree, parameters, replay=True):
+    """The step that runs a batch's forward and backward: `step(*arrays)` builds
+    `tree(*inputs)` — a tuple (loss, *nodes) — adds ∂loss/∂p to each parameter's grad and
+    returns the tuple (its nodes' `.data` are the values).  With the estimator's replay=True
+    (and `replay`, False for what a replay cannot take, e.g. sparse X) it is one `mf.replay`
+    of `tree`, traced on the first batch of each shape and replayed after; otherwise the tree
+    is built eagerly on each batch.  The same function in both ways, so the same bits."""
+    if estimator.replay and replay:
+        return mf.replay(tree, parameters=parameters)
+
+    def eager(*arrays):
+        nodes = tree(*(a if issparse_like(a) else _leaf(a) for a in arrays))
+        nodes[0].backward()
+        return nodes
+
+    return eager
+
+
+def issparse_like(a) -> bool:
+    """A SciPy (or CuPy) sparse matrix: it stays as it is, not a leaf (first_product takes it)."""
+    return hasattr(a, "tocsr")
+
+
+def weighting(weights, scales):
+    """A weighted batch's inputs besides its data: the weights as a column, and each
+    scale(Σweights) — the number the tree multiplies by — as a 1×1 array of that number's own
+    type (it multiplies as the number did).  [] without weights: n is then the batch's shape."""
+    if weights is None:
+        return []
+    total_weight = weights.sum()
+    if total_weight == 0:  # as np.average says for scikit-learn's MLP
+        raise ZeroDivisionError("Weights sum to zero, can't be normalized (a batch whose "
+                                "sample_weight is all zero)")
+    return [weights[:, None], *(scale(total_weight).reshape(1, 1) for scale in scales)]
 
 
 def validate_sample_weight(sample_weight, n_samples, dtype):
@@ -227,9 +265,9 @@ def fit_stochastic(estimator, X, y, sample_weight, incremental, train_batch, aft
         for _ in range(estimator.max_iter):
             started = time.perf_counter()
             if estimator.shuffle:
-                sample_idx = shuffle(sample_idx, random_state=estimator._random_state)
+                sample_idx = _shuffled(sample_idx, estimator._random_state)
             accumulated_loss = 0.0
-            for batch_slice in gen_batches(n_samples, batch_size):
+            for batch_slice in _batches(n_samples, batch_size):
                 batch = sample_idx[batch_slice] if estimator.shuffle else batch_slice
                 if gpu and estimator.shuffle:  # the batch's indices, copied to the device
                     batch = to_device(batch, device)
@@ -265,6 +303,21 @@ def fit_stochastic(estimator, X, y, sample_weight, incremental, train_batch, aft
         estimator._restore(estimator._best_parameters)
     elif not incremental:  # partial_fit's chunks may differ: their losses are not comparable
         _warn_if_diverged(estimator)
+
+
+def _shuffled(sample_idx, random_state):
+    """sklearn.utils.shuffle(sample_idx, random_state=…) without its parameter validation (a
+    tenth of a small fit's time, once an epoch): the same permutation, drawn as resample draws
+    it."""
+    indices = np.arange(sample_idx.shape[0])
+    random_state.shuffle(indices)
+    return sample_idx[indices]
+
+
+def _batches(n_samples, batch_size):
+    """sklearn.utils.gen_batches(n_samples, batch_size), without its parameter validation."""
+    for start in range(0, n_samples, batch_size):
+        yield slice(start, min(start + batch_size, n_samples))
 
 
 DIVERGED = 10.0  # a fit whose last epoch's loss is this many times its best has diverged

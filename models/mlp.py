@@ -35,8 +35,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     See sklearn.neural_network.MLPRegressor for each parameter; all of them mean the same here.
     Losses "squared_error" (default) and "poisson" (exp output); solvers "adam" (default),
     "sgd" and "lbfgs".  `device` ("cpu", "cuda", "cuda:N") is where fit and predict compute;
-    coefs_ and intercepts_ are NumPy arrays wherever.  Besides scikit-learn's methods:
-    `save(path)` writes an .npz file and `MLPRegressor.load(path)` reads it back.
+    coefs_ and intercepts_ are NumPy arrays wherever.  `replay` (default True): adam's and
+    sgd's batches run as one `mf.replay` of the step, bit for bit what replay=False (the tree
+    built eagerly on each batch) fits; lbfgs and sparse X run eagerly.  Besides scikit-learn's
+    methods: `save(path)` writes an .npz file and `MLPRegressor.load(path)` reads it back.
     """
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
@@ -45,7 +47,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 device="cpu"):
+                 device="cpu", replay=True):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
             learning_rate=learning_rate, learning_rate_init=learning_rate_init,
@@ -53,7 +55,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             tol=tol, verbose=verbose, warm_start=warm_start, momentum=momentum,
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, device=device)
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, device=device,
+            replay=replay)
         self.loss = loss
 
     def predict(self, X):
@@ -92,23 +95,30 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def _score(self, X, y, sample_weight=None):
         return self._score_with(r2_score, X, y, sample_weight)
 
-    def _loss(self, Z, y, weights, total_weight):
+    def _numerator(self):
+        return 1.0 if self.out_activation_ == "exp" else 0.5
+
+    def _loss(self, Z, y, weights):
+        """(the data term, a tree on Z, weights a column or None; the nodes `_reported` reads)"""
         if self.out_activation_ == "exp":
             # half Poisson deviance up to a constant: Σ(e^Z − Y ⊙ Z), whose gradient in Z is
             # e^Z − Y, scikit-learn's delta for its exp output
             prediction = mf.exp(Z)
             per_entry = prediction - y * Z
-            data_term = mf.sum(per_entry if weights is None else weights[:, None] * per_entry)
-            predicted = prediction.data
-            reported = np.average(_xlogy(y, y / predicted) - y + predicted, weights=weights,
-                                  axis=0).sum()
-            return data_term * (1.0 / total_weight), reported
+            return mf.sum(per_entry if weights is None else weights * per_entry), (prediction,)
         if weights is None:
-            data_term = mf.mse_loss(Z, y, reduction="sum")
-        else:
-            data_term = mf.sum(weights[:, None] * (Z - y) ** 2)
-        reported = 0.5 * np.average((y - Z.data) ** 2, weights=weights, axis=0).mean()
-        return data_term * (0.5 / total_weight), reported
+            return mf.mse_loss(Z, y, reduction="sum"), (Z,)
+        return mf.sum(weights * (Z - y) ** 2), (Z,)
+
+    def _reported(self, values, y, weights):
+        if self.out_activation_ == "exp":
+            predicted = values[0]
+            return np.average(_xlogy(y, y / predicted) - y + predicted, weights=weights,
+                              axis=0).sum()
+        squares = (y - values[0]) ** 2
+        if weights is None:  # np.average's own path without weights, without its checks
+            return 0.5 * squares.mean(axis=0).mean()
+        return 0.5 * np.average(squares, weights=weights, axis=0).mean()
 
 
 # the output scikit-learn gives each kind of target (LabelBinarizer's y_type_)
@@ -142,8 +152,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     here.  Several classes get a softmax output; two classes, or several labels (y an
     indicator matrix), a logistic one, as scikit-learn's.  The loss is the log-loss; `score`
     is the accuracy; `predict_proba` gives one column per class in the order of `classes_`.
-    `device` ("cpu", "cuda", "cuda:N") is where fit and predict compute.  Besides
-    scikit-learn's methods: `save(path)` and `MLPClassifier.load(path)`.
+    `device` ("cpu", "cuda", "cuda:N") is where fit and predict compute.  `replay` (default
+    True): adam's and sgd's batches run as one `mf.replay` of the step, bit for bit what
+    replay=False fits (lbfgs and sparse X run eagerly).  Besides scikit-learn's methods:
+    `save(path)` and `MLPClassifier.load(path)`.
     """
 
     _FITTED = (*FITTED, "classes_", "_label_type")
@@ -254,16 +266,21 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _score(self, X, y, sample_weight=None):
         return self._score_with(accuracy_score, X, y, sample_weight)
 
-    def _loss(self, Z, y, weights, total_weight):
+    def _loss(self, Z, y, weights):
         reduction = "sum" if weights is None else "none"
         if self.out_activation_ == "softmax":
             data_term = mf.cross_entropy(Z, y, reduction=reduction)
-            terms = _xlogy(y, _clipped(mf.softmax(Z.data)))
         else:
             data_term = mf.binary_cross_entropy_with_logits(Z, y, reduction=reduction)
-            probabilities = _clipped(_expit(Z.data))
-            terms = _xlogy(y, probabilities) + _xlogy(1 - y, 1 - probabilities)
         if weights is not None:
-            data_term = mf.sum(weights[:, None] * data_term)
-        reported = -np.average(terms, weights=weights, axis=0).sum()
-        return data_term * (1.0 / total_weight), reported
+            data_term = mf.sum(weights * data_term)
+        return data_term, (Z,)
+
+    def _reported(self, values, y, weights):
+        Z = values[0]
+        if self.out_activation_ == "softmax":
+            terms = _xlogy(y, _clipped(mf.softmax(Z)))
+        else:
+            probabilities = _clipped(_expit(Z))
+            terms = _xlogy(y, probabilities) + _xlogy(1 - y, 1 - probabilities)
+        return -np.average(terms, weights=weights, axis=0).sum()

@@ -36,8 +36,10 @@ from ._persistence import (
 )
 from ._rnn_state import (
     LAYERS,
+    batch_inputs,
     check_loaded_network,
     initial_state,
+    objective_tree,
     warn_if_no_better_than_the_mean,
 )
 from ._sequences import (
@@ -48,6 +50,7 @@ from ._sequences import (
     warn_if_far_from_unit_scale,
 )
 from ._training import (
+    batch_step,
     check_finite,
     check_params,
     fit_stochastic,
@@ -97,7 +100,10 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     it ended and what to try.  device: "cpu", "cuda" or "cuda:N", where fit and predict compute
     (CuPy for a GPU); the network is held as NumPy arrays between calls.  Fitted: loss_curve_,
     n_iter_, grad_norm_curve_ (the mean gradient norm of each epoch's batches, before clipping:
-    watch it for exploding or vanishing gradients).
+    watch it for exploding or vanishing gradients).  replay (default True): each batch's
+    forward and backward runs as one `mf.replay` of the step (traced per batch size), the same
+    bits as replay=False, which builds the tree eagerly on every batch (as does a many-to-one
+    fit with bptt_truncate).
     """
 
     AUTO_BATCH_SIZE = 32  # batch_size="auto": min(32, n_samples), PyTorch's habit
@@ -108,7 +114,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                  power_t=0.5, max_iter=200, shuffle=True, random_state=None, tol=0.0,
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, n_iter_no_change=20, device="cpu"):
+                 epsilon=1e-8, n_iter_no_change=20, device="cpu", replay=True):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.nonlinearity = nonlinearity
@@ -137,6 +143,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.device = device
+        self.replay = replay
 
     # ---- scikit-learn's API ----------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
@@ -250,9 +257,11 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     def _outputs(self, X, truncate=None, network=None):
         """The predictions for a batch: one matrix (many-to-one) or one per step, by `network`
         ((rnn, out_weight, out_bias); the estimator's own by default)."""
+        return self._outputs_of([X[:, t, :] for t in range(X.shape[1])], truncate, network)
+
+    def _outputs_of(self, steps, truncate=None, network=None):
         rnn, out_weight, out_bias = network or (self._rnn, self._out_weight, self._out_bias)
-        steps = [X[:, t, :] for t in range(X.shape[1])]
-        h0 = initial_state(self, X.dtype, device_of(out_weight))
+        h0 = initial_state(self, steps[0].dtype, device_of(out_weight))
         states, _ = rnn(steps, h0=h0, truncate=truncate)
         if not self.many_to_many_:
             return [states[-1] @ out_weight + out_bias]
@@ -288,29 +297,8 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         return r2_score(truth, prediction, sample_weight=sample_weight)
 
     def _objective(self, X, y, weights):
-        """(the loss as a tree, its value): ½·mean((Ŷ − Y)²) + (α/2n)·Σ‖W‖²."""
-        outputs = self._outputs(X, truncate=self.bptt_truncate)
-        targets = [y] if not self.many_to_many_ else [y[:, t, :] for t in range(y.shape[1])]
-        total_weight = X.shape[0] if weights is None else weights.sum()
-        if total_weight == 0:  # as np.average says for scikit-learn's MLP
-            raise ZeroDivisionError("Weights sum to zero, can't be normalized (a batch whose "
-                                    "sample_weight is all zero)")
-        entries = len(outputs) * self.n_outputs_
-        data_term = None
-        for output, target in zip(outputs, targets):
-            if weights is None:
-                term = mf.mse_loss(output, target, reduction="sum")
-            else:
-                term = mf.sum(weights[:, None] * (output - target) ** 2)
-            data_term = term if data_term is None else data_term + term
-        objective = data_term * (0.5 / (total_weight * entries))
-        if self.alpha:
-            penalty = None
-            for w in self._weights():
-                square = mf.sum(w * w)
-                penalty = square if penalty is None else penalty + square
-            objective = objective + penalty * (0.5 * self.alpha / total_weight)
-        return objective
+        """The objective on a batch as a tree, built eagerly (what a fit's batch computes)."""
+        return objective_tree(self, X.shape[1], y)(*batch_inputs(self, X, y, weights))[0]
 
     # ---- fitting -------------------------------------------------------------------------------
     def _fit(self, X, y, sample_weight, incremental):
@@ -352,11 +340,15 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             self._optimizer.params = parameters
             epoch_norms = []
 
+            # (many-to-one with bptt_truncate runs eagerly: the states cut off are below no
+            # output, and mf.replay would keep the first batch's values of their detached copies)
+            step = batch_step(self, objective_tree(self, X.shape[1], y), parameters,
+                              replay=self.many_to_many_ or not self.bptt_truncate)
+
             def train_batch(X_batch, y_batch, w_batch):
-                objective = self._objective(X_batch, y_batch, w_batch)
                 for p in parameters:
                     p.grad = None
-                objective.backward()
+                (objective,) = step(*batch_inputs(self, X_batch, y_batch, w_batch))
                 # the norm before clipping; clip_norm=None only measures it
                 epoch_norms.append(optim.clip_grad_norm(parameters, self.clip_norm or np.inf))
                 self._optimizer.step()

@@ -109,13 +109,19 @@ def test_mlp_regressor_lbfgs_on_the_device(cp, monkeypatch):
 
     X, y, _ = _data()
     seen = []
-    original = MLPRegressor._objective
+    original = MLPRegressor._tree  # the function each evaluation's tree is built by
 
-    def objective(self, parameters, X_batch, y_batch, weights):
-        seen.append(all(on_device(p.data) for p in parameters) and on_device(X_batch))
-        return original(self, parameters, X_batch, y_batch, weights)
+    def tree_of(self, parameters):
+        tree = original(self, parameters)
 
-    monkeypatch.setattr(MLPRegressor, "_objective", objective)
+        def spied(X_batch, *rest):
+            seen.append(all(on_device(p.data) for p in parameters)
+                        and on_device(getattr(X_batch, "data", X_batch)))
+            return tree(X_batch, *rest)
+
+        return spied
+
+    monkeypatch.setattr(MLPRegressor, "_tree", tree_of)
     cpu, gpu = (MLPRegressor(hidden_layer_sizes=(6,), solver="lbfgs", max_iter=30,
                              random_state=0, device=d) for d in ("cpu", "cuda"))
     with warnings.catch_warnings():
