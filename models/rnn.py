@@ -102,8 +102,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     n_iter_, grad_norm_curve_ (the mean gradient norm of each epoch's batches, before clipping:
     watch it for exploding or vanishing gradients).  replay (default True): each batch's
     forward and backward runs as one `mf.replay` of the step (traced per batch size), the same
-    bits as replay=False, which builds the tree eagerly on every batch (as does a many-to-one
-    fit with bptt_truncate).
+    bits as replay=False, which builds the tree eagerly on every batch.
     """
 
     AUTO_BATCH_SIZE = 32  # batch_size="auto": min(32, n_samples), PyTorch's habit
@@ -340,10 +339,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             self._optimizer.params = parameters
             epoch_norms = []
 
-            # (many-to-one with bptt_truncate runs eagerly: the states cut off are below no
-            # output, and mf.replay would keep the first batch's values of their detached copies)
-            step = batch_step(self, objective_tree(self, X.shape[1], y), parameters,
-                              replay=self.many_to_many_ or not self.bptt_truncate)
+            step = batch_step(self, objective_tree(self, X.shape[1], y), parameters)
 
             def train_batch(X_batch, y_batch, w_batch):
                 for p in parameters:
