@@ -278,3 +278,32 @@ def test_inside_no_grad_the_error_says_so():
     _, _, fn = _linear_model()
     with mf.no_grad(), pytest.raises(mf.ReplayError, match=r"inside mf\.no_grad"):
         mf.replay(fn)(np.ones((4, 3)), np.zeros((4, 2)))
+
+
+def test_calling_backward_on_a_replayed_loss_says_it_already_ran():
+    _, _, fn = _linear_model()
+    step = mf.replay(fn)
+    loss = step(np.ones((4, 3)), np.zeros((4, 2)))
+    assert isinstance(loss, mf.Node) and loss.shape == (1, 1)
+    with pytest.raises(RuntimeError, match="already run its backward"):
+        loss.backward()
+
+
+def test_a_pickled_replay_traces_again_where_it_lands():
+    import pickle
+
+    step = mf.replay(_module_level_step)
+    X = np.ones((4, 3))
+    step(X)
+    again = pickle.loads(pickle.dumps(step))
+    assert again.programs == {} and again.traces == 1
+    again(X)  # its own parameters (unpickled copies): traced again, then replayed
+    again(X)
+    assert again.traces == 2 and again.calls == 2
+
+
+_PICKLED_W = mf.Node(np.ones((3, 1)), requires_grad=True)
+
+
+def _module_level_step(X):
+    return mf.sum(mf.tanh(X @ _PICKLED_W))

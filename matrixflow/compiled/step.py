@@ -57,6 +57,7 @@ class Replay:
                              f"{check_every!r}")
         self.fn = fn
         self.parameters = None if parameters is None else list(parameters)
+        self._found = parameters is None  # found below the loss, not given
         self.check_every = check_every
         self.programs = {}  # signature → Program
         self.traces = 0
@@ -144,9 +145,18 @@ class Replay:
         return self._result(nodes[0].data, [n.data for n in nodes[1:]])
 
     def _result(self, loss, outputs):
+        loss = _replayed_loss(loss)
         if not self._tuple:
-            return _leaf(loss)
-        return (_leaf(loss), *(_leaf(o) for o in outputs))
+            return loss
+        return (loss, *(_leaf(o) for o in outputs))
+
+    # ---- pickling: the schedules are code, made again on the first call after -----------------
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["programs"] = {}
+        if self._found:  # found again below the loss the unpickled function builds
+            state["parameters"] = None
+        return state
 
     # ---- looking at it -------------------------------------------------------------------------
     def schedule(self, signature=None) -> str:
@@ -163,6 +173,24 @@ class Replay:
                            for sig in self.programs)
         return (f"<replay of {name}: {self.traces} trace(s) [{shapes or 'none yet'}], "
                 f"{self.calls} replayed call(s)>")
+
+
+class ReplayedLoss(Node):
+    """The loss a replayed step returns: its value, whose backward has already run."""
+
+    __slots__ = ()
+
+    def backward(self, *args, **kwargs):
+        raise RuntimeError(
+            "backward: a replayed step has already run its backward — the gradients are in "
+            "each parameter's .grad; call the step again for the next batch (mf.replay does "
+            "loss.backward() itself, unlike torch.compile)")
+
+
+def _replayed_loss(value):
+    loss = _leaf(value)
+    loss.__class__ = ReplayedLoss
+    return loss
 
 
 def _signature(arrays, parameters):
