@@ -12,8 +12,9 @@ from weakref import WeakKeyDictionary
 # x.detach() → x: a detached leaf's value is what x computes.  The walk never follows it (no
 # gradient passes); a replay does, to compute the value again from the new call's data.
 DETACHED: WeakKeyDictionary = WeakKeyDictionary()
-# node → what its making changed outside the tree (batch_norm's running statistics): a replay,
-# which runs only the tree, would not do it again, so it refuses such a step
+# node → (what its making did outside the tree, what to do instead): batch_norm's running
+# statistics, cross_entropy's one-hot targets made from labels; a replay, which runs only the
+# tree, would not do it again, so it refuses such a step
 OUTSIDE_THE_TREE: WeakKeyDictionary = WeakKeyDictionary()
 
 

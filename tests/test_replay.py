@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import matrixflow as mf
+from matrixflow.graph import OUTSIDE_THE_TREE, all_nodes
 from matrixflow.ops.base import REGISTRY
 from matrixflow.verification.op_checks import cases_for
 
@@ -50,6 +51,10 @@ def test_every_op_replays_bit_for_bit(op, index):
         return
     expected = loss_of(eager, [x.data for x in eager if not x.requires_grad])
     expected.backward()
+    if any(node in OUTSIDE_THE_TREE for node in all_nodes(expected)):  # integer labels
+        with pytest.raises(mf.ReplayError, match="outside the tree"):
+            step(*data)
+        return
     step(*data)  # the trace: this call is the eager step itself
     for x in replayed:
         x.grad = None
@@ -307,3 +312,16 @@ _PICKLED_W = mf.Node(np.ones((3, 1)), requires_grad=True)
 
 def _module_level_step(X):
     return mf.sum(mf.tanh(X @ _PICKLED_W))
+
+
+def test_integer_labels_are_refused_with_the_one_hot_way():
+    W = mf.Node(np.ones((3, 2)), requires_grad=True)
+    labels = np.array([0, 1, 1, 0])
+    with pytest.raises(mf.ReplayError, match=r"one-hot targets from integer labels.*np\.eye"):
+        mf.replay(lambda X: mf.cross_entropy(X @ W, labels))(np.ones((4, 3)))  # baked in
+    with pytest.raises(TypeError, match=r"input 1 is a int64 array.*one-hot"):
+        mf.replay(lambda X, y: mf.cross_entropy(X @ W, y))(np.ones((4, 3)), labels[:, None])
+    step = mf.replay(lambda X, T: mf.cross_entropy(X @ W, T))  # one-hot floats: replayed
+    step(np.ones((4, 3)), np.eye(2)[labels])
+    step(np.ones((4, 3)), np.eye(2)[labels[::-1]])
+    assert step.calls == 1

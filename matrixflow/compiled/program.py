@@ -200,9 +200,9 @@ class _Recorder:
             return
         op = node.op
         if node in OUTSIDE_THE_TREE:
-            raise ReplayError(f"replay: this step's {op.name} {OUTSIDE_THE_TREE[node]}, outside "
-                              "the tree, which a replay would not do again; run it eagerly "
-                              "(replay=False), or in eval mode")
+            what, instead = OUTSIDE_THE_TREE[node]
+            raise ReplayError(f"replay: this step's {op.name} {what}, which a replay (it runs "
+                              f"only the tree) would not do again; {instead}")
         if op.name in RANDOM_ATTRS:
             raise ReplayError(f"replay: {op.name} draws its {RANDOM_ATTRS[op.name]} outside the "
                               "op, so a replay would repeat the first draw; run this step "

@@ -205,6 +205,11 @@ def _signature(arrays, parameters):
 def _array(x, position):
     if isinstance(x, Node):
         return x.data
+    kind = getattr(getattr(x, "dtype", None), "kind", "f")
+    if kind in "iub":
+        raise TypeError(f"replay: input {position} is a {x.dtype} array; a step's inputs are the "
+                        "tree's float matrices — for class labels pass one-hot float targets "
+                        "(np.eye(classes)[labels]), for a mask its 0/1 floats")
     if getattr(x, "ndim", None) == 2 and getattr(getattr(x, "dtype", None), "kind", "") == "f":
         return x
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import array_module, device_of, is_cupy_array, to_device
+from ..graph import OUTSIDE_THE_TREE
 from ..node import Node, to_matrix
 from .base import Rule, apply1, apply2, check_axis, defop, value
 from .elementwise import exp, sigmoid
@@ -313,8 +314,12 @@ def cross_entropy(input, target, reduction="mean"):
             )
         if labels.dtype.kind in "iu":
             one_hot = _one_hot(labels, n, classes, logits.data)
-            return apply2(CROSS_ENTROPY, logits, one_hot,
-                          {"reduction": reduction, "one_hot": True})
+            loss = apply2(CROSS_ENTROPY, logits, one_hot, {"reduction": reduction, "one_hot": True})
+            if isinstance(loss, Node):  # the one-hot matrix is made from the labels, here
+                OUTSIDE_THE_TREE[loss] = (
+                    "makes its one-hot targets from integer labels outside the tree",
+                    "pass the targets as a float input, one-hot: np.eye(classes)[labels]")
+            return loss
         if labels.ndim != 2:
             raise ValueError(
                 f"cross_entropy: the target must be {n} integer labels in [0, {classes}) or "
