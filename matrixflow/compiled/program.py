@@ -206,7 +206,7 @@ class _Recorder:
         if op.name in RANDOM_ATTRS:
             raise ReplayError(f"replay: {op.name} draws its {RANDOM_ATTRS[op.name]} outside the "
                               "op, so a replay would repeat the first draw; run this step "
-                              "eagerly (replay=False)")
+                              "eagerly (without mf.replay; replay=False for an estimator)")
         operands = [node.left] if node.right is None else [node.left, node.right]
         args = []
         for operand in operands:  # a number beside an element-wise op: its 0-d view, as eager

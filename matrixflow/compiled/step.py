@@ -140,8 +140,8 @@ class Replay:
                     "step — the tree this step builds depends on its data (a Python branch on a "
                     "value, or a number computed from the data), so it cannot be traced once. "
                     "This call's gradients are the eager step's. Run the step eagerly "
-                    "(replay=False), or make the branch an op (mf.where) and pass data-derived "
-                    "numbers as inputs")
+                    "(without mf.replay; replay=False for an estimator), or make the branch an op "
+                    "(mf.where) and pass data-derived numbers as inputs")
         return self._result(nodes[0].data, [n.data for n in nodes[1:]])
 
     def _result(self, loss, outputs):

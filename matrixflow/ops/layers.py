@@ -277,7 +277,7 @@ def normalise(name, x, running_mean, running_var, weight, bias, training, moment
         y = apply1(BATCH_NORM, x, {"eps": float(eps), "running": None})
         if running_mean is not None and isinstance(y, Node):
             OUTSIDE_THE_TREE[y] = ("updates running_mean and running_var in place",
-                                   "run it eagerly (replay=False), or in eval mode")
+                                   "run it eagerly (without mf.replay), or in eval mode")
     else:
         if running_mean is None:
             raise ValueError(f"{name}: training=False normalises with the running "
