@@ -70,20 +70,33 @@ def _on(device, arrays):
     return list(arrays) if device is None else [to_device(a, device) for a in arrays]
 
 
-def mlp_matrixflow(sizes, batch, dtype=np.float64, device=None):
+def _runner(loss, replay):
+    """How a step runs its loss: traced once and replayed (mf.replay, which runs the backward
+    itself), or built and walked back eagerly each time — the same function either way."""
+    if replay:
+        return mf.replay(loss)
+    return lambda *inputs: loss(*inputs).backward()
+
+
+def mlp_matrixflow(sizes, batch, dtype=np.float64, device=None, replay=False):
     weights, biases = mlp_params(sizes, dtype)
     X, y = _on(device, mlp_data(sizes, batch, dtype))
     params = [mf.Node(p, requires_grad=True) for p in _on(device, weights + biases)]
     W, b = params[:len(weights)], params[len(weights):]
     last = len(W) - 1
 
-    def step():
+    def loss(X, y):
         h = X
         for i in range(len(W)):
             h = h @ W[i] + b[i]
             if i != last:
                 h = mf.relu(h)
-        mf.mse_loss(h, y).backward()
+        return mf.mse_loss(h, y)
+
+    run = _runner(loss, replay)
+
+    def step():
+        run(X, y)
         for p in params:
             p.data -= LR * p.grad
             p.grad = None
@@ -93,28 +106,7 @@ def mlp_matrixflow(sizes, batch, dtype=np.float64, device=None):
 
 def mlp_replay(sizes, batch, dtype=np.float64, device=None):
     """W1, W2 with the step traced once and replayed (mf.replay): the same tree, no nodes."""
-    weights, biases = mlp_params(sizes, dtype)
-    X, y = _on(device, mlp_data(sizes, batch, dtype))
-    params = [mf.Node(p, requires_grad=True) for p in _on(device, weights + biases)]
-    W, b = params[:len(weights)], params[len(weights):]
-    last = len(W) - 1
-
-    @mf.replay
-    def loss(X, y):
-        h = X
-        for i in range(len(W)):
-            h = h @ W[i] + b[i]
-            if i != last:
-                h = mf.relu(h)
-        return mf.mse_loss(h, y)
-
-    def step():
-        loss(X, y)
-        for p in params:
-            p.data -= LR * p.grad
-            p.grad = None
-
-    return step
+    return mlp_matrixflow(sizes, batch, dtype, device, replay=True)
 
 
 def mlp_torch(torch, sizes, batch, dtype=np.float64, device=None):
@@ -179,16 +171,21 @@ def rnn_numpy(batch=32, steps=50, features=8, hidden=64):
     return step
 
 
-def rnn_matrixflow(batch=32, steps=50, features=8, hidden=64, dtype=np.float64, device=None):
+def rnn_matrixflow(batch=32, steps=50, features=8, hidden=64, dtype=np.float64, device=None,
+                   replay=False):
     arrays, xs, y = rnn_setup(batch, steps, features, hidden, dtype)
     Wx, Wh, b, Wo = params = [mf.Node(p, requires_grad=True) for p in _on(device, arrays)]
     xs, (y, h0) = _on(device, xs), _on(device, (y, np.zeros((batch, hidden), dtype)))
 
-    def step():
-        h = h0
+    def loss(y, h, *xs):
         for x in xs:
             h = mf.tanh(x @ Wx + h @ Wh + b)
-        mf.mse_loss(h @ Wo, y).backward()
+        return mf.mse_loss(h @ Wo, y)
+
+    run = _runner(loss, replay)
+
+    def step():
+        run(y, h0, *xs)
         for p in params:
             p.data -= LR * p.grad
             p.grad = None
@@ -197,23 +194,7 @@ def rnn_matrixflow(batch=32, steps=50, features=8, hidden=64, dtype=np.float64, 
 
 
 def rnn_replay(batch=32, steps=50, features=8, hidden=64, dtype=np.float64, device=None):
-    arrays, xs, y = rnn_setup(batch, steps, features, hidden, dtype)
-    Wx, Wh, b, Wo = params = [mf.Node(p, requires_grad=True) for p in _on(device, arrays)]
-    xs, (y, h0) = _on(device, xs), _on(device, (y, np.zeros((batch, hidden), dtype)))
-
-    @mf.replay
-    def loss(y, h, *xs):
-        for x in xs:
-            h = mf.tanh(x @ Wx + h @ Wh + b)
-        return mf.mse_loss(h @ Wo, y)
-
-    def step():
-        loss(y, h0, *xs)
-        for p in params:
-            p.data -= LR * p.grad
-            p.grad = None
-
-    return step
+    return rnn_matrixflow(batch, steps, features, hidden, dtype, device, replay=True)
 
 
 def rnn_torch(torch, batch=32, steps=50, features=8, hidden=64, dtype=np.float64, device=None):
@@ -279,14 +260,19 @@ def chain_numpy(size=4):
     return step
 
 
-def chain_matrixflow(size=4):
+def chain_matrixflow(size=4, replay=False):
     x = mf.Node(np.random.default_rng(0).standard_normal((size, size)), requires_grad=True)
 
-    def step():
+    def loss():
         h = x
         for _ in range(CHAIN_OPS // 3):
             h = mf.tanh(h) * 0.9 + 0.1
-        mf.sum(h).backward()
+        return mf.sum(h)
+
+    run = _runner(loss, replay)
+
+    def step():
+        run()
         x.data -= LR * x.grad
         x.grad = None
 
@@ -294,21 +280,7 @@ def chain_matrixflow(size=4):
 
 
 def chain_replay(size=4):
-    x = mf.Node(np.random.default_rng(0).standard_normal((size, size)), requires_grad=True)
-
-    @mf.replay
-    def loss():
-        h = x
-        for _ in range(CHAIN_OPS // 3):
-            h = mf.tanh(h) * 0.9 + 0.1
-        return mf.sum(h)
-
-    def step():
-        loss()
-        x.data -= LR * x.grad
-        x.grad = None
-
-    return step
+    return chain_matrixflow(size, replay=True)
 
 
 def chain_torch(torch, size=4):
