@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numpy as np
-
 
 class Spec(NamedTuple):
     """`template` formats with the argument names ({0}, {1} …) and {out} (", out=name" when
@@ -64,18 +62,8 @@ KERNELS = {
                    (Spec("np.multiply({0}, ~({1} <= 0){out})", (0, 1), (0,)),)),
     "exp": Kernel(Spec("np.exp({0}{out})", (0,), (0,)),  # Ā = Ȳ ⊙ Y
                   (Spec("np.multiply({0}, {1}{out})", (0, 1), (0,)),)),
-    "sigmoid": Kernel(Spec("stable_sigmoid({0})", (0,)),  # Ā = Ȳ ⊙ (Y ⊙ (1 − Y))
+    "sigmoid": Kernel(None,  # Ā = Ȳ ⊙ (Y ⊙ (1 − Y)); the forward is the op's stable one
                       (Spec("np.multiply({0}, np.multiply({1}, np.subtract(1.0, {1})){out})",
                             (0, 1), (0,)),)),
 }
 
-
-def stable_sigmoid(A):
-    """ops/elementwise.py's σ(A) = where(A ≥ 0, 1, e) / (1 + e), e = exp(−|A|), call for call,
-    with its temporaries written into one another instead of four new arrays."""
-    e = np.abs(A)
-    np.negative(e, out=e)
-    np.exp(e, out=e)
-    numerator = np.where(A >= 0, 1.0, e)
-    np.add(1.0, e, out=e)
-    return np.divide(numerator, e, out=numerator)

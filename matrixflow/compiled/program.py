@@ -24,7 +24,7 @@ from ..graph import DETACHED, OUTSIDE_THE_TREE
 from ..ops import operands as _operands
 from ..ops.reduce import sum_to
 from ..ops.structure import _is_basic, _scatter_add_forward
-from .kernels import KERNELS, stable_sigmoid
+from .kernels import KERNELS
 from .plan import Line, Plan
 
 # ops whose attributes hold a draw of randomness made outside the op: a replay would repeat it
@@ -147,8 +147,7 @@ class _Recorder:
         self.scalars = _scalar_leaves()
         self.zero_d = {}
         self.namespace = {"np": np, "sum_to": sum_to,
-                          "scatter_into_zeros": _scatter_add_forward,
-                          "stable_sigmoid": stable_sigmoid}
+                          "scatter_into_zeros": _scatter_add_forward}
         self._constants = {}
         self.plan = Plan()
         self.sums = []  # (line, its argument, the operand's shape): sum_to after a kernel

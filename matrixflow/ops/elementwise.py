@@ -35,9 +35,14 @@ def _elementwise(name, summary, forward, derivative, fn, notes=""):
 
 
 def _stable_sigmoid(A):
-    # 1/(1+e^−x) overflows for x ≪ 0; with e = e^−|x| both branches stay in (0, 1].
-    e = np.exp(-np.abs(A))
-    return np.where(A >= 0, 1.0, e) / (1.0 + e)
+    # 1/(1+e^−x) overflows for x ≪ 0; with e = e^−|x| both branches stay in (0, 1].  The
+    # temporaries are written into one another: where(A ≥ 0, 1, e) / (1 + e), two arrays made
+    e = np.abs(A)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    numerator = np.where(A >= 0, 1.0, e)
+    np.add(1.0, e, out=e)
+    return np.divide(numerator, e, out=numerator)
 
 
 def _leaky_slope(A, negative_slope):
