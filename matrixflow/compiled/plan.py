@@ -56,7 +56,7 @@ class Plan:
         for index, line in enumerate(self.lines):
             for name in line.reads:
                 last_read[name] = index
-        targets, storages, referrers, own_storage = self._decide(last_read, in_place)
+        targets, storages, referrers, own_storage, owned = self._decide(last_read, in_place)
         outs = {}
         if buffers is not None:
             outs = self._buffers(last_read, targets, storages, referrers, own_storage, buffers)
@@ -75,15 +75,14 @@ class Plan:
                           and line.name != name and line.name is not None)
             if dead:
                 body.append(f"    del {', '.join(dead)}")
-        self.storages = storages
-        self.owned = self._owned
+        self.storages, self.owned = storages, owned  # for the caller's handing out
         return "\n".join([header, *body]) + "\n", ops
 
     def _decide(self, last_read, in_place):
-        """Which lines write in place (index → the argument overwritten), and the storages
-        each name may refer to."""
+        """Which lines write in place (index → the argument overwritten), the storages each
+        name may refer to, who refers to each, each fresh line's storage, and those owned."""
         storages, referrers, own_storage, targets = {}, {}, {}, {}
-        self._owned = owned = set()
+        owned = set()
         fresh = itertools.count()
         for index, line in enumerate(self.lines):
             target = (self._in_place(line, index, last_read, storages, referrers, owned)
@@ -107,7 +106,7 @@ class Plan:
             storages[line.name] = refs
             for ref in refs:
                 referrers.setdefault(ref, set()).add(line.name)
-        return targets, storages, referrers, own_storage
+        return targets, storages, referrers, own_storage, owned
 
     def _buffers(self, last_read, targets, storages, referrers, own_storage, buffers):
         """index → buffer name for each fresh kernel result kept inside the call (its storage

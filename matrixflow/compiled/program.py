@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import _unit_seed
 from ..graph import DETACHED, OUTSIDE_THE_TREE
 from ..ops import operands as _operands
-from ..ops.reduce import sum_to
+from ..ops.reduce import broadcast_axis, sum_to
 from ..ops.structure import _is_basic, _scatter_add_forward
 from .kernels import KERNELS
 from .plan import Line, Plan
@@ -162,7 +163,7 @@ class _Recorder:
             if meta[0] == shape:
                 line.template, line.storage = argument, "alias"
             else:
-                axis = _sum_axis(meta[0], shape)
+                axis = broadcast_axis(meta[0], shape)
                 line.template = f"np.add.reduce({argument}, axis={axis}, keepdims=True{{out}})"
                 line.storage = "fresh"
 
@@ -307,12 +308,6 @@ class _Recorder:
         return np.broadcast_shapes(*(m[0] for m in metas)), dtype
 
 
-def _sum_axis(shape, target):
-    down = target[0] == 1 and shape[0] != 1
-    across = target[1] == 1 and shape[1] != 1
-    return None if (down and across) else (0 if down else 1)
-
-
 def _refuse_derived(node, input_arrays, computed):
     """A constant leaf that views an input's or a computed value's memory would be stale in a
     replay (it was made from this call's data outside the tree): refuse it, saying why."""
@@ -325,9 +320,3 @@ def _refuse_derived(node, input_arrays, computed):
                 "call's; make it inside the tree (mf.getitem / ops on the Node) or pass it as "
                 "an input")
         base = getattr(base, "base", None)
-
-
-def _unit_seed(data):
-    from ..autograd import _unit_seed
-
-    return _unit_seed(data)

@@ -142,6 +142,14 @@ def broadcast_to(x, shape):
     return apply1(BROADCAST_TO, x, {"shape": shape})
 
 
+def broadcast_axis(shape, target):
+    """The axis sum_to sums a `shape` gradient over to reach `target`: 0 (rows copied), 1
+    (columns copied) or None (both)."""
+    down = target[0] == 1 and shape[0] != 1
+    across = target[1] == 1 and shape[1] != 1
+    return None if (down and across) else (0 if down else 1)
+
+
 def sum_to(G, shape):
     """G summed over the axes where `shape` has 1 and G does not: the adjoint of broadcasting.
 
@@ -149,9 +157,7 @@ def sum_to(G, shape):
     """
     if G.shape == shape:
         return G
-    down = shape[0] == 1 and G.shape[0] != 1
-    across = shape[1] == 1 and G.shape[1] != 1
-    axis = None if (down and across) else (0 if down else 1)
+    axis = broadcast_axis(G.shape, shape)
     if G.__class__ is np.ndarray:  # a plain backward: the sum op's forward, called directly
         return np.add.reduce(G, axis=axis, keepdims=True)
     return sum(G, axis)
