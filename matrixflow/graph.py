@@ -13,8 +13,8 @@ from weakref import WeakKeyDictionary
 # gradient passes); a replay does, to compute the value again from the new call's data.
 DETACHED: WeakKeyDictionary = WeakKeyDictionary()
 # node → (what its making did outside the tree, what to do instead): batch_norm's running
-# statistics, cross_entropy's one-hot targets made from labels; a replay, which runs only the
-# tree, would not do it again, so it refuses such a step
+# statistics, cross_entropy's one-hot targets made from labels, dropout's mask; a replay, which
+# runs only the tree, would not do it again, so it refuses such a step
 OUTSIDE_THE_TREE: WeakKeyDictionary = WeakKeyDictionary()
 
 

@@ -28,9 +28,6 @@ from ..ops.structure import _is_basic, _scatter_add_forward
 from .kernels import KERNELS
 from .plan import Line, Plan
 
-# ops whose attributes hold a draw of randomness made outside the op: a replay would repeat it
-RANDOM_ATTRS = {"dropout": "mask"}
-
 
 class ReplayError(ValueError):
     """A step that cannot be replayed as it is, with what to change."""
@@ -203,10 +200,6 @@ class _Recorder:
             what, instead = OUTSIDE_THE_TREE[node]
             raise ReplayError(f"replay: this step's {op.name} {what}, which a replay (it runs "
                               f"only the tree) would not do again; {instead}")
-        if op.name in RANDOM_ATTRS:
-            raise ReplayError(f"replay: {op.name} draws its {RANDOM_ATTRS[op.name]} outside the "
-                              "op, so a replay would repeat the first draw; run this step "
-                              "eagerly (without mf.replay; replay=False for an estimator)")
         operands = [node.left] if node.right is None else [node.left, node.right]
         args = []
         for operand in operands:  # a number beside an element-wise op: its 0-d view, as eager

@@ -68,8 +68,6 @@ def dropout(x, p=0.5, training=True, *, rng=None, mask=None):
     """
     check_dropout_p("dropout", p)
     if not hasattr(x, "shape"):
-        from ..node import Node
-
         x = Node(x)
     if not training:
         return x
@@ -89,7 +87,12 @@ def dropout(x, p=0.5, training=True, *, rng=None, mask=None):
                 raise ValueError("dropout: the mask must hold only 0 and 1 (or False and True)")
             keep = keep.astype(bool)
         keep = to_device(keep, device_of(data))  # a constant of the node: on x's device
-    return apply1(DROPOUT, x, {"mask": keep, "p": float(p)})
+    y = apply1(DROPOUT, x, {"mask": keep, "p": float(p)})
+    if isinstance(y, Node):  # a replay would repeat this call's mask
+        OUTSIDE_THE_TREE[y] = ("draws its mask outside the op",
+                               "a replay would repeat the first draw: run it eagerly (without "
+                               "mf.replay; replay=False for an estimator), or in eval mode")
+    return y
 
 
 def device_generator(rng, like):
