@@ -25,7 +25,7 @@ from ..graph import DETACHED, OUTSIDE_THE_TREE
 from ..ops import operands as _operands
 from ..ops.reduce import broadcast_axis, sum_to
 from ..ops.structure import _is_basic, _scatter_add_forward
-from .kernels import KERNELS
+from .kernels import kernel_for, outer
 from .plan import Line, Plan
 
 
@@ -85,7 +85,7 @@ def record(root, outputs, inputs, parameters):
         raise ReplayError(f"replay: the step must return a 1×1 loss, got shape {root.shape}")
     nodes = _nodes_by_creation([root, *outputs])
     numpy_only = all(node.data.__class__ is np.ndarray for node in nodes)
-    program = _Recorder(nodes, inputs, parameters, kernels=KERNELS if numpy_only else {})
+    program = _Recorder(nodes, inputs, parameters, kernels=numpy_only)
     for node in nodes:
         program.forward(node)
     gradients = program.backward(root)
@@ -110,8 +110,9 @@ def record(root, outputs, inputs, parameters):
     source, lines = program.plan.source(header, buffers=buffers)
     for key, (shape, dtype) in (buffers or {}).items():  # allocated once, reused every call
         program.namespace[key] = np.empty(shape, dtype)
+    kept = [*(buffers or ()), *program.zero_arrays.values()]  # made once, kept with it
     compiled = Program(source, program.namespace, lines,
-                       sum(program.namespace[key].nbytes for key in buffers or ()))
+                       sum(program.namespace[key].nbytes for key in kept))
     compiled.private = _private(program.plan, returns, grads, parameters)
     return compiled
 
@@ -136,7 +137,8 @@ class _Recorder:
 
     def __init__(self, nodes, inputs, parameters, kernels):
         self.nodes = nodes
-        self.kernels = kernels
+        self.kernels = kernels  # whether kernels may run (NumPy arrays only)
+        self._kernel_of = {}  # id(node) → its Kernel or None
         self.name = {id(node): f"v{i}" for i, node in enumerate(nodes)}
         self.inputs = {id(node): k for k, node in enumerate(inputs)}
         self.parameters = {id(node): k for k, node in enumerate(parameters)}
@@ -144,9 +146,12 @@ class _Recorder:
         self.input_arrays = {id(node.data) for node in inputs}
         self.scalars = _scalar_leaves()
         self.zero_d = {}
-        self.namespace = {"np": np, "sum_to": sum_to,
+        self.namespace = {"np": np, "sum_to": sum_to, "outer": outer,
                           "scatter_into_zeros": _scatter_add_forward}
         self._constants = {}
+        self.zero_arrays = {}  # (shape, dtype) → the name of a constant zero array
+        self.saved = {}  # id(node) → the name of the value its kernel's forward saved (S)
+        self.known = {}  # name → its value, for gradients known when recording (the seed)
         self.plan = Plan()
         self.sums = []  # (line, its argument, the operand's shape): sum_to after a kernel
 
@@ -172,6 +177,20 @@ class _Recorder:
             self.namespace[key] = value
             self._constants[id(value)] = key
         return key
+
+    def kernel(self, node):
+        """The node's kernel (kernels.kernel_for), or None: its op's generic calls."""
+        key = id(node)
+        if key not in self._kernel_of:
+            self._kernel_of[key] = kernel_for(node, self.zeros) if self.kernels else None
+        return self._kernel_of[key]
+
+    def zeros(self, shape, dtype):
+        """The name of a constant zero array of this shape and dtype (one per pair)."""
+        key = (tuple(shape), np.dtype(dtype))
+        if key not in self.zero_arrays:
+            self.zero_arrays[key] = self.constant(np.zeros(shape, dtype), "zeros")
+        return self.zero_arrays[key]
 
     def forward(self, node):
         var, meta = self.name[id(node)], (tuple(node.data.shape), node.data.dtype)
@@ -206,13 +225,15 @@ class _Recorder:
             scalar = op.broadcasting and op.check is None and id(operand) in self.zero_d
             args.append(self.zero_d[id(operand)] if scalar else self.name[id(operand)])
         reads = [a for a in args if a.startswith("v")]
-        kernel = self.kernels.get(op.name)
-        if kernel is not None and kernel.forward is not None and not node.attrs:
-            spec = kernel.forward
-            add(Line(var, spec.template.format(*args, out="{out}"),
-                     [args[i] for i in spec.reads if args[i].startswith("v")], op.name,
-                     [args[i] for i in spec.candidates if args[i].startswith("v")],
-                     spec.result, meta))
+        kernel = self.kernel(node)
+        if kernel is not None and kernel.forward is not None:
+            if kernel.saves is not None:  # S, a value its forward and its rules read
+                saved = self.saved[id(node)] = self.plan.temp()
+                self._kernel_line(saved, kernel.saves, args, op.name, (
+                    tuple(node.left.data.shape),
+                    np.result_type(node.left.data.dtype, node.right.data.dtype)))
+                args = [*args, saved]
+            self._kernel_line(var, kernel.forward, args, op.name, meta)
             return
         data = node.data  # a generic forward: fresh if the traced call's result was
         fresh = (getattr(data, "base", 0) is None and getattr(data.flags, "writeable", False)
@@ -222,13 +243,22 @@ class _Recorder:
         add(Line(var, f"{function}({', '.join(args)}{attrs})", reads, op.name,
                  storage="fresh" if fresh else "view", meta=meta))
 
+    def _kernel_line(self, name, spec, args, op, meta):
+        """A kernel's line: it reads the values among its arguments (not the constants)."""
+        values = [args[i] if args[i][0] in "vt" else None for i in range(len(args))]
+        self.plan.add(Line(name, spec.template.format(*args, out="{out}"),
+                           [values[i] for i in spec.reads if values[i]], op,
+                           [values[i] for i in spec.candidates if values[i]], spec.result, meta))
+
     def backward(self, root):
         """The walk of autograd._walk, simulated on the recorded tree: each rule call and each
         addition in the order the walk makes them.  Returns {id(leaf): its gradient's name}."""
         plan, name = self.plan, self.name
         current = {}  # id(node) → the name of its gradient so far
-        seed = self.constant(_unit_seed(root.data), "seed")
+        seed_value = _unit_seed(root.data)
+        seed = self.constant(seed_value, "seed")
         current[id(root)] = "g" + name[id(root)][1:]
+        self.known[current[id(root)]] = seed_value
         plan.add(Line(current[id(root)], seed, (), storage="external",
                       meta=((1, 1), root.data.dtype)))
         for node in reversed(self.nodes):  # descending creation order: the walk's heap order
@@ -237,7 +267,9 @@ class _Recorder:
             op = node.op
             operands = [node.left] if node.right is None else [node.left, node.right]
             args = [current[id(node)], name[id(node)], *(name[id(x)] for x in operands)]
-            kernel = self.kernels.get(op.name) if not node.attrs else None
+            if id(node) in self.saved:
+                args.append(self.saved[id(node)])
+            kernel = self.kernel(node)
             for position, operand in enumerate(operands):
                 if operand.requires_grad:
                     self._rule(node, op, position, operand, args, kernel, current)
@@ -256,9 +288,18 @@ class _Recorder:
                           (args[0],), op.name))
         elif spec is not None:
             meta = self._rule_meta(spec, args)
-            plan.add(Line(result, spec.template.format(*args, out="{out}"),
-                          [args[i] for i in spec.reads], op.name,
-                          [args[i] for i in spec.candidates], spec.result, meta))
+            reads, factor = [args[i] for i in spec.reads], None
+            if spec.factor is not None and args[0] in self.known:  # computed once, here
+                value = eval(spec.factor.format("G"), {"np": np}, {"G": self.known[args[0]]})
+                factor = self.constant(value, "factor")
+                reads = [args[i] for i in spec.reads if i != 0]
+            elif spec.factor is not None:
+                factor = f"({spec.factor.format(args[0])})"
+            plan.add(Line(result, spec.template.format(*args, out="{out}", f=factor),
+                          reads, op.name, [args[i] for i in spec.candidates], spec.result,
+                          meta))
+            if spec.result == "alias" and args[0] in self.known:
+                self.known[result] = self.known[args[0]]
             if op.broadcasting and shape != tuple(node.data.shape):
                 summed = plan.temp()  # sum_to, decided once the probe knows the shape
                 line = Line(summed, f"{result} if {result}.shape == {shape} else "
