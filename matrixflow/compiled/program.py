@@ -18,6 +18,8 @@ into a buffer the program owns and computes exactly the rule's bits.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..autograd import _unit_seed
@@ -44,13 +46,19 @@ class Program:
         self.source = source
         self.buffer_bytes = buffer_bytes  # the arrays it allocated once, reused every call
         self.lines = lines  # the op that each generated line runs, by line number (for errors)
-        code = compile(source, "<matrixflow replay>", "exec")
-        exec(code, namespace)
+        exec(_compiled(source), namespace)
         self.run = namespace["replayed_step"]
         self.private = None  # per parameter: its gradient needs no check before handing out
 
     def __str__(self) -> str:
         return self.source
+
+
+@lru_cache(maxsize=256)
+def _compiled(source):
+    """The code of a schedule's source, compiled once per text: a fit's batches of two sizes
+    (the last one smaller) write the same text, and compiling is most of a trace's time."""
+    return compile(source, "<matrixflow replay>", "exec")
 
 
 def _nodes_by_creation(roots):
