@@ -157,3 +157,10 @@ def test_zero_arrays_are_shared_and_counted_in_buffer_bytes():
     relus = re.findall(r"np\.maximum\(\w+, (\w+)", step.schedule())
     assert relus == ["zeros", "zeros"]  # both relus, one 4×8 zero array
     assert program.buffer_bytes >= 4 * 8 * 8
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_slice_sends_its_gradient_back_through_one_scatter(dtype):
+    source = eager_and_replayed(lambda W, X: mf.sum(mf.tanh((X @ W)[1:, 2:5]) * X[1:, :1]),
+                                [(3, 8), (4, 3)], dtype)
+    assert "scatter_into_zeros(" in source

@@ -32,6 +32,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..ops.structure import _is_basic
+
 
 class Spec(NamedTuple):
     """`template` formats with the argument names ({0}, {1} …), {out} (", out=name" when
@@ -90,20 +92,27 @@ KERNELS = {
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def kernel_for(node, zeros):
+def kernel_for(node, names):
     """The kernel of `node` for its shapes and attributes, or None (its op's generic calls).
-    `zeros(shape, dtype)` names a zero array the program keeps as a constant."""
+    `names` names the constants a kernel reads: `.constant(value, label)`, and
+    `.zeros(shape, dtype)` for a zero array kept with the program."""
     name = node.op.name
     if name == "mse_loss":
         return _mse(node.attrs["reduction"], node.left.data.size)
+    if name == "getitem" and _is_basic(node.attrs["index"]):
+        # Ā = S*(Ȳ) for two slices: scatter_add's own forward, without the op's dispatch
+        shape = tuple(node.left.data.shape)
+        index = names.constant(node.attrs["index"], "index")
+        return Kernel(None, (Spec(f"scatter_into_zeros({{0}}, {index}, {shape})", (0,),
+                                  shape=lambda g: shape),))
     if node.attrs:
         return None
     kernel = KERNELS.get(name)
     if name == "matmul":
         return _matmul(node, kernel)
     if name == "relu" and node.data.dtype in _FLOATS and maximum_with_zeros_is_exact():
-        forward = Spec(f"np.maximum({{0}}, {zeros(node.data.shape, node.data.dtype)}{{out}})",
-                       (0,), (0,))
+        zeros = names.zeros(node.data.shape, node.data.dtype)
+        forward = Spec(f"np.maximum({{0}}, {zeros}{{out}})", (0,), (0,))
         return kernel._replace(forward=forward)
     return kernel
 

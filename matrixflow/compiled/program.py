@@ -26,7 +26,7 @@ from ..autograd import _unit_seed
 from ..graph import DETACHED, OUTSIDE_THE_TREE
 from ..ops import operands as _operands
 from ..ops.reduce import broadcast_axis, sum_to
-from ..ops.structure import _is_basic, _scatter_add_forward
+from ..ops.structure import _scatter_add_forward
 from .kernels import kernel_for, outer
 from .plan import Line, Plan
 
@@ -190,7 +190,7 @@ class _Recorder:
         """The node's kernel (kernels.kernel_for), or None: its op's generic calls."""
         key = id(node)
         if key not in self._kernel_of:
-            self._kernel_of[key] = kernel_for(node, self.zeros) if self.kernels else None
+            self._kernel_of[key] = kernel_for(node, self) if self.kernels else None
         return self._kernel_of[key]
 
     def zeros(self, shape, dtype):
@@ -289,12 +289,7 @@ class _Recorder:
         shape = tuple(operand.data.shape)
         spec = kernel.rules[position] if kernel is not None else None
         result = plan.temp()
-        if self.kernels and op.name == "getitem" and _is_basic(node.attrs["index"]):
-            # Ā = S*(Ȳ), for two slices: scatter_add's own forward, without the op's dispatch
-            index = self.constant(node.attrs["index"], "index")
-            plan.add(Line(result, f"scatter_into_zeros({args[0]}, {index}, {shape})",
-                          (args[0],), op.name))
-        elif spec is not None:
+        if spec is not None:
             meta = self._rule_meta(spec, args)
             reads, factor = [args[i] for i in spec.reads], None
             if spec.factor is not None and args[0] in self.known:  # computed once, here
