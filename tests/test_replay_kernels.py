@@ -102,6 +102,16 @@ def test_relu_against_zeros_replays_exactly(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_relus_mask_from_y_replays_exactly_on_every_special_input(dtype):
+    # A = W + X meets −0 (−0 + −0), ±∞, NaN and subnormals head on; the rule's mask is read
+    # from Y as Y ≠ 0, which is the eager ~(A ≤ 0) entry by entry
+    def loss(W, C, X):
+        return mf.sum(mf.relu(W + X) * C), mf.relu(W + X)
+
+    eager_and_replayed(loss, [(9, 7), (9, 7), (9, 7)], dtype, seeds=(0, 1, 2, 3))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("target_learns", [False, True])
 def test_mse_loss_replays_exactly_each_reduction(reduction, target_learns, dtype):

@@ -10,7 +10,8 @@ Changes of call, each proved equal (and the last two checked on this NumPy at fi
 NumPy that computed them otherwise would get the plain calls):
 - relu's rule reads Y instead of A, because Y = max(A, 0) ≤ 0 exactly where A ≤ 0 (NaN:
   neither; −0 and −∞: both), so the mask ~(Y ≤ 0) is the rule's ~(A ≤ 0) and A need not outlive
-  the forward.
+  the forward; and since Y is never below 0 (it is ≥ 0 or NaN), ~(Y ≤ 0) is Y ≠ 0, one
+  comparison instead of a comparison and a negation.
 - mse_loss computes D = A − B once, in its forward, and its rules read D (the eager rules compute
   the same subtraction again); the rule's factor 2·(Ȳ/k) is computed once when Ȳ is the seed.
 - relu's forward max(A, 0) takes its 0 from a zero array of A's shape: the same maximum entry by
@@ -81,7 +82,7 @@ KERNELS = {
                    (Spec("np.multiply({0}, np.subtract(1.0, np.multiply({1}, {1})){out})",
                          (0, 1), (0,)),)),
     "relu": Kernel(Spec("np.maximum({0}, 0{out})", (0,), (0,)),  # Ā = Ȳ ⊙ [Y > 0]
-                   (Spec("np.multiply({0}, ~({1} <= 0){out})", (0, 1), (0,)),)),
+                   (Spec("np.multiply({0}, np.not_equal({1}, 0){out})", (0, 1), (0,)),)),
     "exp": Kernel(Spec("np.exp({0}{out})", (0,), (0,)),  # Ā = Ȳ ⊙ Y
                   (Spec("np.multiply({0}, {1}{out})", (0, 1), (0,)),)),
     "sigmoid": Kernel(None,  # Ā = Ȳ ⊙ (Y ⊙ (1 − Y)); the forward is the op's stable one
